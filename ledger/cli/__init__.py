@@ -1,0 +1,35 @@
+"""The `ledger` command line.
+
+Each command group lives in its own module and is registered here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from ledger.cli import kafka
+
+app = typer.Typer(
+    name="ledger",
+    help="Event-sourced ledger of authentication sessions.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(kafka.app, name="kafka")
+
+
+@app.callback()
+def _configure(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG."),
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main() -> None:
+    """Entry point of the `ledger` console script."""
+    app()

@@ -1,0 +1,111 @@
+"""The ledger's settings: one frozen object read from `LEDGER_*` variables.
+
+Constructor arguments beat the environment, the environment beats the defaults.
+Nothing is read at import time; call `LedgerSettings()` when you need them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+
+
+class LedgerSettings(BaseSettings):
+    """Everything an operator can set. Each field maps to `LEDGER_<NAME>`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEDGER_", frozen=True, extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        Path(".ledger"),
+        description="Working directory for broker files, table state and chDB.",
+    )
+    kafka_bootstrap: str | None = Field(
+        None,
+        description=(
+            "Kafka bootstrap servers. Unset: the broker started by "
+            "`ledger kafka up`, else 127.0.0.1:9092."
+        ),
+    )
+    app_id: str = Field("session-ledger", description="Faust application id.")
+    partitions: int = Field(
+        8, ge=1, description="Partitions of every keyed topic the ledger creates."
+    )
+    replication_factor: int = Field(
+        1, ge=1, description="Replication factor of the topics the ledger creates."
+    )
+    topic_events: str = Field("auth.events", description="The ledger topic.")
+    topic_dead_letters: str = Field(
+        "auth.events.dlq", description="Input that failed validation."
+    )
+    topic_commands: str = Field(
+        "session.commands", description="Revocation requests."
+    )
+    topic_revocations: str = Field(
+        "session.revocations", description="Revocation notices for enforcement."
+    )
+    topic_alerts: str = Field("alerts", description="Security alerts.")
+    web_host: str = Field("127.0.0.1", description="Worker web server address.")
+    web_port: int = Field(6066, description="Worker web server port.")
+    producer_token: SecretStr | None = Field(
+        None,
+        description=(
+            "Bearer credential for POST /events. Unset: generated on first "
+            "start and kept in <data_dir>/credentials.json."
+        ),
+    )
+    admin_token: SecretStr | None = Field(
+        None,
+        description="Security-admin bearer credential for revocations.",
+    )
+    reader_token: SecretStr | None = Field(
+        None,
+        description="Analyst bearer credential for read-only queries.",
+    )
+    clickhouse_url: str | None = Field(
+        None,
+        description=(
+            "clickhouse-connect DSN: chdb://PATH or http(s)://HOST. "
+            "Unset: chdb:// under <data_dir>/clickhouse."
+        ),
+    )
+    policy_file: Path | None = Field(
+        None, description="YAML or JSON policy file; unset uses built-in defaults."
+    )
+    max_event_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest serialized event accepted."
+    )
+    max_future_skew_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="How far into the future an event's occurred_at may lie.",
+    )
+
+    @property
+    def kafka_state_file(self) -> Path:
+        """Where `ledger kafka up` records the broker's address and pid."""
+        return self.data_dir / "kafka" / "state.json"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The configured broker, else the locally launched one, else the default."""
+        if self.kafka_bootstrap:
+            return self.kafka_bootstrap
+        try:
+            state = json.loads(self.kafka_state_file.read_text())
+        except (OSError, ValueError):
+            return DEFAULT_BOOTSTRAP
+        return str(state.get("bootstrap", DEFAULT_BOOTSTRAP))
+
+    @property
+    def clickhouse_dsn(self) -> str:
+        """The ClickHouse DSN in force."""
+        if self.clickhouse_url:
+            return self.clickhouse_url
+        return f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
