@@ -26,6 +26,10 @@ class LedgerSettings(BaseSettings):
         Path(".ledger"),
         description="Working directory for broker files, table state and chDB.",
     )
+    cache_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "session-ledger",
+        description="Downloads kept between runs, such as the local broker's jars.",
+    )
     kafka_bootstrap: str | None = Field(
         None,
         description=(
