@@ -82,6 +82,19 @@ class LedgerSettings(BaseSettings):
     policy_file: Path | None = Field(
         None, description="YAML or JSON policy file; unset uses built-in defaults."
     )
+    table_store: str = Field(
+        "rocksdb://",
+        description="Faust table store: rocksdb:// (resumes locally) or memory://.",
+    )
+    stream_buffer_maxsize: int = Field(
+        16384, ge=1, description="Faust per-partition stream buffer, in messages."
+    )
+    broker_max_poll_records: int = Field(
+        2000, ge=1, description="Most records one consumer poll returns."
+    )
+    producer_linger_ms: int = Field(
+        5, ge=0, description="How long the producer waits to fill a batch."
+    )
     max_event_bytes: int = Field(
         64 * 1024, ge=1024, description="Largest serialized event accepted."
     )

@@ -1,0 +1,41 @@
+"""`ledger worker`: run the stream processors and the web endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import faust
+import typer
+
+from ledger.errors import LedgerError
+from ledger.kafka.admin import ensure_topics
+from ledger.settings import LedgerSettings
+from ledger.topics import ledger_topics
+from ledger.worker import build_worker
+
+logger = logging.getLogger(__name__)
+
+
+def run_worker(
+    log_level: str = typer.Option("info", help="Worker log level."),
+) -> None:
+    """Run the ledger worker until interrupted (SIGINT or SIGTERM)."""
+    settings = LedgerSettings()
+    try:
+        warnings = asyncio.run(
+            ensure_topics(settings.bootstrap_servers, ledger_topics(settings))
+        )
+    except LedgerError as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(1) from error
+    for warning in warnings:
+        typer.secho(f"warning: {warning}", fg="yellow", err=True)
+    worker = build_worker(settings)
+    logger.info(
+        "worker %s starting on %s with %s",
+        settings.app_id,
+        settings.bootstrap_servers,
+        ", ".join(worker.components),
+    )
+    faust.Worker(worker.app, loglevel=log_level).execute_from_commandline()

@@ -1,0 +1,105 @@
+"""The Faust app, its topics, and the components installed on it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import faust
+from faust.types import TopicT
+
+from ledger.credentials import Credentials, load_credentials
+from ledger.settings import LedgerSettings
+
+logger = logging.getLogger(__name__)
+
+# Header that marks the ledger's own control messages (partition clock ticks) on
+# auth.events, so that no producer's event can be mistaken for one by accident.
+CONTROL_HEADER = "ledger-control"
+
+
+@dataclass
+class LedgerWorker:
+    """A Faust app with the ledger's topics; components add agents and pages."""
+
+    settings: LedgerSettings
+    app: faust.App
+    credentials: Credentials
+    events: TopicT
+    dead_letters: TopicT
+    commands: TopicT
+    revocations: TopicT
+    alerts: TopicT
+    components: list[str] = field(default_factory=list)
+
+
+Component = Callable[[LedgerWorker], None]
+
+
+def _broker_urls(bootstrap: str) -> list[str]:
+    return [f"kafka://{server.strip()}" for server in bootstrap.split(",") if server]
+
+
+def _raw_topic(app: faust.App, name: str, partitions: int | None) -> TopicT:
+    # Values stay bytes: each consumer parses once, with pydantic, from the raw bytes.
+    return app.topic(
+        name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions,
+    )
+
+
+def create_app(settings: LedgerSettings) -> faust.App:
+    """A Faust app configured from the ledger's settings."""
+    return faust.App(
+        settings.app_id,
+        broker=_broker_urls(settings.bootstrap_servers),
+        store=settings.table_store,
+        datadir=str(settings.data_dir / "worker" / settings.app_id),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        # Table contents are served only through authenticated ledger endpoints.
+        web_tables_enabled=False,
+        web_graph_enabled=False,
+        producer_acks=-1,
+        autodiscover=False,
+        stream_buffer_maxsize=settings.stream_buffer_maxsize,
+        broker_max_poll_records=settings.broker_max_poll_records,
+        producer_linger_ms=settings.producer_linger_ms,
+        table_standby_replicas=0,
+    )
+
+
+def build_worker(
+    settings: LedgerSettings, components: Iterable[Component] | None = None
+) -> LedgerWorker:
+    """A worker with the ledger's topics and the given components installed."""
+    app = create_app(settings)
+    keyed = settings.partitions
+    worker = LedgerWorker(
+        settings=settings,
+        app=app,
+        credentials=load_credentials(settings),
+        events=_raw_topic(app, settings.topic_events, keyed),
+        dead_letters=_raw_topic(app, settings.topic_dead_letters, None),
+        commands=_raw_topic(app, settings.topic_commands, keyed),
+        revocations=_raw_topic(app, settings.topic_revocations, keyed),
+        alerts=_raw_topic(app, settings.topic_alerts, keyed),
+    )
+    for install in components if components is not None else default_components():
+        install(worker)
+        worker.components.append(install.__module__)
+    return worker
+
+
+def default_components() -> list[Component]:
+    """Every component of a full worker, in installation order."""
+    from ledger.worker import projection, web
+
+    return [projection.install, web.install]
