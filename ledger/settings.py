@@ -79,6 +79,24 @@ class LedgerSettings(BaseSettings):
             "Unset: chdb:// under <data_dir>/clickhouse."
         ),
     )
+    clickhouse_database: str = Field(
+        "ledger",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$",
+        description="ClickHouse database of the audit projection; created at start.",
+    )
+    audit_retention_days: int = Field(
+        400,
+        ge=1,
+        description="Days the audit projection keeps a row after it was written.",
+    )
+    audit_batch_rows: int = Field(
+        5000, ge=1, description="Most records the audit writer inserts at once."
+    )
+    audit_batch_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="Longest the audit writer waits to fill a batch, in seconds.",
+    )
     policy_file: Path | None = Field(
         None, description="YAML or JSON policy file; unset uses built-in defaults."
     )
