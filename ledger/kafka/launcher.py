@@ -149,7 +149,7 @@ class LocalBroker:
             )
             self.state_file.unlink(missing_ok=True)
 
-        java = find_java()
+        java = self.check_tools()
         libs = self.resolve_jars()
         port = _pick_port(self._port, PREFERRED_PORT, "broker")
         controller_port = _pick_port(
@@ -212,19 +212,35 @@ class LocalBroker:
         """Whether the recorded broker runs and answers a metadata request."""
         return self._recorded_status(probe=True)
 
+    def check_tools(self) -> str:
+        """The java to run; ToolMissingError unless `up()` finds what it needs."""
+        java = find_java()
+        if not self.jars_cached() and shutil.which("mvn") is None:
+            raise ToolMissingError("mvn", MAVEN_HINT)
+        return java
+
     # -- jars ------------------------------------------------------------------
+
+    def jars_cached(self) -> bool:
+        """Whether a complete jar set for this pom is in the cache."""
+        marker = self.libs_dir / RESOLVED_MARKER
+        try:
+            resolved = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            return False
+        if resolved.get("pom_sha256") != _pom_digest():
+            logger.warning(
+                "Kafka jars in %s came from another pom.xml; they will be resolved "
+                "again",
+                self.libs_dir,
+            )
+            return False
+        return True
 
     def resolve_jars(self) -> Path:
         """The broker's jar directory, resolved with Maven unless already cached."""
-        digest = hashlib.sha256(_pom_text().encode()).hexdigest()
-        marker = self.libs_dir / RESOLVED_MARKER
-        with contextlib.suppress(OSError, ValueError):
-            if json.loads(marker.read_text()).get("pom_sha256") == digest:
-                return self.libs_dir
-            logger.warning(
-                "Kafka jars in %s came from another pom.xml; resolving them again",
-                self.libs_dir,
-            )
+        if self.jars_cached():
+            return self.libs_dir
 
         mvn = shutil.which("mvn")
         if mvn is None:
@@ -250,7 +266,7 @@ class LocalBroker:
                 json.dumps(
                     {
                         "kafka_version": self.kafka_version,
-                        "pom_sha256": digest,
+                        "pom_sha256": _pom_digest(),
                         "resolved_at": datetime.now(UTC).isoformat(),
                     }
                 )
@@ -330,6 +346,9 @@ class LocalBroker:
             "num.partitions": "1",
             # A single node cannot hold more than one replica of the internal topics.
             "offsets.topic.replication.factor": "1",
+            # One node gains nothing from 50 group-coordinator partitions, and
+            # creating them holds up the first consumer group for about a second.
+            "offsets.topic.num.partitions": "1",
             "transaction.state.log.replication.factor": "1",
             "transaction.state.log.min.isr": "1",
             "share.coordinator.state.topic.replication.factor": "1",
@@ -640,6 +659,10 @@ def _classpath(libs: Path) -> str:
 
 def _pom_text() -> str:
     return (resources.files("ledger.kafka") / "pom.xml").read_text()
+
+
+def _pom_digest() -> str:
+    return hashlib.sha256(_pom_text().encode()).hexdigest()
 
 
 def _tail_text(text: str, lines: int) -> str:
