@@ -1,0 +1,1 @@
+"""ClickHouse plumbing of the audit projection: connection, migrations, SQL text."""
