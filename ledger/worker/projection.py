@@ -54,6 +54,8 @@ def install(worker: LedgerWorker) -> None:
                 position,
                 max_bytes=settings.max_event_bytes,
                 max_future_skew=max_future_skew,
+                partitions=settings.partitions,
+                max_original_bytes=settings.dead_letter_max_original_bytes,
             )
             if isinstance(outcome, DeadLetter):
                 await worker.dead_letters.send(value=serialize(outcome))
