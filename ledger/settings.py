@@ -121,6 +121,19 @@ class LedgerSettings(BaseSettings):
         ge=0,
         description="How far into the future an event's occurred_at may lie.",
     )
+    max_batch_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=1024,
+        description="Largest POST /events body accepted; larger ones get 413.",
+    )
+    dead_letter_max_original_bytes: int = Field(
+        512 * 1024,
+        ge=1024,
+        description=(
+            "Most original bytes a dead letter keeps; base64 must still fit Kafka's "
+            "~1 MB message limit."
+        ),
+    )
 
     @property
     def kafka_state_file(self) -> Path:
