@@ -9,7 +9,7 @@ import logging
 
 import typer
 
-from ledger.cli import kafka
+from ledger.cli import kafka, schemas
 
 app = typer.Typer(
     name="ledger",
@@ -18,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(kafka.app, name="kafka")
+app.add_typer(schemas.app, name="schemas")
 
 
 @app.callback()
