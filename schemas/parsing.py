@@ -29,6 +29,7 @@ _COMMANDS: TypeAdapter[RevocationCommand] = TypeAdapter(RevocationCommand)
 _ERRORS_SHOWN = 3
 _ID_IN_BYTES = re.compile(rb'"(?:event|command)_id"\s*:\s*"([0-9A-Za-z-]{1,64})"')
 _SNIFF_BYTES = 4096
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.:/-]{1,63}")
 
 
 class InvalidMessage(ValueError):
@@ -174,7 +175,10 @@ def _path(loc: tuple[int | str, ...]) -> str:
             # pydantic's marker for a bad dictionary key.
             path += " key"
         else:
-            path += f".{part}" if path else str(part)
+            # A label key is input: quote it unless plain, so that a hostile one
+            # cannot add lines, NULs or kilobytes to the reason.
+            name = part if _PLAIN_NAME.fullmatch(part) else _shorten(part)
+            path += f".{name}" if path else name
     return path
 
 

@@ -255,3 +255,13 @@ def test_parse_event_ip_address_kept_canonical() -> None:
     assert _rejected({**document, "source": {"ip": "10.0.0.300"}}).reason.startswith(
         "source.ip: "
     )
+
+
+def test_parse_event_hostile_label_key_quoted_in_reason() -> None:
+    key = "evil\n\u0000" + "k" * 500
+
+    reason = _rejected(_document(labels={key: "v"})).reason
+
+    assert "\n" not in reason and "\x00" not in reason
+    assert len(reason) < 300
+    assert reason.startswith("labels.'evil\\n\\x00kkk")
