@@ -30,6 +30,8 @@ _ERRORS_SHOWN = 3
 _ID_IN_BYTES = re.compile(rb'"(?:event|command)_id"\s*:\s*"([0-9A-Za-z-]{1,64})"')
 _SNIFF_BYTES = 4096
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.:/-]{1,63}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_REASON_MAX = 1000
 
 
 class InvalidMessage(ValueError):
@@ -128,7 +130,9 @@ def _describe(error: ValidationError, kind: str, tags: dict[str, Any]) -> str:
     parts = [_describe_one(detail, kind, tags) for detail in details[:_ERRORS_SHOWN]]
     if len(details) > _ERRORS_SHOWN:
         parts.append(f"and {len(details) - _ERRORS_SHOWN} more")
-    return "; ".join(parts)
+    # Some pydantic messages quote a character of the input; keep the line clean.
+    reason = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", "; ".join(parts))
+    return reason if len(reason) <= _REASON_MAX else reason[: _REASON_MAX - 1] + "…"
 
 
 def _describe_one(detail: ErrorDetails, kind: str, tags: dict[str, Any]) -> str:

@@ -265,3 +265,11 @@ def test_parse_event_hostile_label_key_quoted_in_reason() -> None:
     assert "\n" not in reason and "\x00" not in reason
     assert len(reason) < 300
     assert reason.startswith("labels.'evil\\n\\x00kkk")
+
+
+def test_parse_event_control_characters_in_reason_escaped() -> None:
+    reason = _rejected(_document(event_id="\u0000\nabc")).reason
+
+    assert reason == (
+        "event_id: Input should be a valid UUID, invalid character: found `\\x00` at 0"
+    )
