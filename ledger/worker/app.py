@@ -100,6 +100,6 @@ def build_worker(
 
 def default_components() -> list[Component]:
     """Every component of a full worker, in installation order."""
-    from ledger.worker import projection, web
+    from ledger.worker import ingest_api, projection, web
 
-    return [projection.install, web.install]
+    return [projection.install, web.install, ingest_api.install]
