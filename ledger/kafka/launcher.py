@@ -101,13 +101,11 @@ class LocalBroker:
         *,
         port: int | None = None,
         controller_port: int | None = None,
-        kafka_version: str | None = None,
     ) -> None:
         """Ports: None prefers 9092/9093 and falls back to free ones; 0 takes any."""
-        self.settings = settings
         self.home = settings.data_dir.resolve() / "kafka"
         self.state_file = settings.kafka_state_file.resolve()
-        self.kafka_version = kafka_version or pom_kafka_version()
+        self.kafka_version = pom_kafka_version()
         self.cache_dir = settings.cache_dir.expanduser().resolve()
         self._port = port
         self._controller_port = controller_port
@@ -148,6 +146,11 @@ class LocalBroker:
                 self.state_file,
             )
             self.state_file.unlink(missing_ok=True)
+        # A second JVM on the same storage would join the first one's metadata quorum
+        # before it fails on the log-dir lock, and leave the first unable to stop.
+        unrecorded = self._unrecorded_pids()
+        if unrecorded:
+            return self._adopt(unrecorded[0])
 
         java = self.check_tools()
         libs = self.resolve_jars()
@@ -161,7 +164,12 @@ class LocalBroker:
         started = time.monotonic()
         process = self._start_jvm(java, libs)
         bootstrap = f"127.0.0.1:{port}"
-        self._wait_until_ready(process, bootstrap, timeout)
+        try:
+            self._wait_until_ready(process, bootstrap, timeout)
+        except BaseException:
+            # Ctrl-C or a timeout must not leave an unrecorded broker behind.
+            self._kill(process)
+            raise
         self._record(bootstrap, process.pid)
         logger.info(
             "Kafka %s broker started at %s (pid %d) in %.1f s; logs in %s",
@@ -174,23 +182,30 @@ class LocalBroker:
         return self._recorded_status(probe=True)
 
     def down(self, timeout: float = 60.0) -> bool:
-        """Stop the recorded broker; returns whether one was running."""
+        """Stop this data dir's broker; returns whether one was running."""
         state = self._read_state()
-        if state is None:
-            logger.info("No Kafka broker recorded in %s", self.state_file)
-            return False
-        pid = int(state["pid"])
-        if not self._is_our_broker(pid):
+        recorded = int(str(state["pid"])) if state else None
+        if recorded is not None and not self._is_our_broker(recorded):
             logger.warning(
                 "Kafka broker pid %d recorded in %s is gone; removing the record",
-                pid,
+                recorded,
                 self.state_file,
             )
+            recorded = None
+        # Also stop a broker whose record was lost, so that no JVM is left behind.
+        pids = [recorded] if recorded is not None else self._unrecorded_pids()
+        if not pids:
+            logger.info("No Kafka broker runs on %s", self.home)
             self.state_file.unlink(missing_ok=True)
             return False
+        for pid in pids:
+            self._stop(pid, timeout)
+        self.state_file.unlink(missing_ok=True)
+        return True
 
+    def _stop(self, pid: int, timeout: float) -> None:
         # SIGTERM runs the broker's shutdown hook: broker first, then controller.
-        logger.info("Stopping Kafka broker at %s (pid %d)", state["bootstrap"], pid)
+        logger.info("Stopping Kafka broker pid %d on %s", pid, self.home)
         _signal(pid, signal.SIGTERM)
         if not self._wait_gone(pid, timeout):
             logger.warning(
@@ -204,9 +219,7 @@ class LocalBroker:
                     f"Kafka broker pid {pid} survived SIGKILL; the record in "
                     f"{self.state_file} is kept"
                 )
-        self.state_file.unlink(missing_ok=True)
         logger.info("Kafka broker pid %d stopped", pid)
-        return True
 
     def status(self) -> BrokerStatus:
         """Whether the recorded broker runs and answers a metadata request."""
@@ -247,6 +260,7 @@ class LocalBroker:
             raise ToolMissingError("mvn", MAVEN_HINT)
         version_dir = self.libs_dir.parent
         version_dir.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned(version_dir, "partial-*")
         logger.info(
             "Resolving Kafka %s jars with Maven into %s; the first run downloads "
             "about 45 MB from Maven Central",
@@ -287,7 +301,6 @@ class LocalBroker:
             "dependency:copy-dependencies",
             f"-DoutputDirectory={output}",
             "-DincludeScope=runtime",
-            f"-Dkafka.version={self.kafka_version}",
         ]
         started = time.monotonic()
         result = subprocess.run(
@@ -457,10 +470,9 @@ class LocalBroker:
             ):
                 return
             time.sleep(0.25)
-        self._kill(process)
         raise BrokerError(
             f"Kafka broker did not answer at {bootstrap} within {timeout:.0f} s and "
-            f"was stopped; {self._log_tail()}"
+            f"is being stopped; {self._log_tail()}"
         )
 
     def _kill(self, process: subprocess.Popen[bytes]) -> None:
@@ -520,6 +532,29 @@ class LocalBroker:
             started_at=_optional_str(state.get("started_at")),
         )
 
+    def _adopt(self, pid: int) -> BrokerStatus:
+        """Record again a broker of this data dir that runs without a record."""
+        bootstrap = self._advertised_bootstrap()
+        logger.warning(
+            "Kafka broker pid %d runs on %s without a record; recording it again at %s",
+            pid,
+            self.home,
+            bootstrap,
+        )
+        self._record(bootstrap, pid)
+        return self._recorded_status(probe=True)
+
+    def _advertised_bootstrap(self) -> str:
+        for line in self.properties_file.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "advertised.listeners":
+                return value.strip().removeprefix("PLAINTEXT://")
+        raise BrokerError(f"{self.properties_file} names no advertised.listeners")
+
+    def _unrecorded_pids(self) -> list[int]:
+        """Live brokers started with this data dir's server.properties."""
+        return [pid for pid in _kafka_pids() if self._is_our_broker(pid)]
+
     def _is_our_broker(self, pid: int) -> bool:
         # Pids are recycled: only a JVM running kafka.Kafka on this data dir's
         # properties counts as our broker.
@@ -541,13 +576,33 @@ class LocalBroker:
         return not self._is_our_broker(pid)
 
     def _log_tail(self) -> str:
-        parts = []
-        for path in (self.console_file, self.log_file):
-            with contextlib.suppress(OSError):
-                tail = _tail_text(path.read_text(errors="replace"), 15)
-                if tail:
-                    parts.append(f"last lines of {path}:\n{tail}")
-        return "\n".join(parts) or "the broker wrote no log"
+        """The broker's last warnings and errors, without stack frames."""
+        try:
+            text = self.console_file.read_text(errors="replace")
+        except OSError:
+            text = ""
+        # Stack frames are indented; the message lines above them are not.
+        messages = [
+            line for line in text.splitlines() if line and not line[0].isspace()
+        ]
+        tail = "\n".join(messages[-8:])
+        full = f"full log in {self.log_file}"
+        return f"it said:\n{tail}\n{full}" if tail else f"it said nothing; {full}"
+
+
+def _kafka_pids() -> list[int]:
+    """Pids of live processes whose command line runs kafka.Kafka."""
+    proc = Path("/proc")
+    if proc.exists():
+        pids = [int(entry.name) for entry in proc.iterdir() if entry.name.isdigit()]
+    else:
+        listing = subprocess.run(
+            ["ps", "-ax", "-o", "pid="], capture_output=True, text=True, check=False
+        )
+        pids = [int(field) for field in listing.stdout.split()]
+    return [
+        pid for pid in pids if BROKER_MAIN_CLASS in (process_command_line(pid) or "")
+    ]
 
 
 def find_java() -> str:
@@ -659,6 +714,14 @@ def _classpath(libs: Path) -> str:
 
 def _pom_text() -> str:
     return (resources.files("ledger.kafka") / "pom.xml").read_text()
+
+
+def _remove_abandoned(folder: Path, pattern: str, age: float = 3600.0) -> None:
+    """Remove what a killed resolution left behind; younger ones may still be busy."""
+    for path in folder.glob(pattern):
+        with contextlib.suppress(OSError):
+            if time.time() - path.stat().st_mtime > age:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def _pom_digest() -> str:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.errors import ToolMissingError
+from ledger.errors import BrokerError, ToolMissingError
+from ledger.kafka import launcher
 from ledger.kafka.admin import broker_answers
 from ledger.kafka.launcher import LocalBroker, new_cluster_id, process_command_line
 from ledger.settings import LedgerSettings
@@ -114,6 +115,36 @@ def test_launcher_cached_jars_need_no_mvn(
     assert broker.jars_cached()
 
 
+def test_launcher_jars_without_marker_are_resolved_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What an interrupted download leaves: jars, but no marker of completion.
+    settings = LedgerSettings(data_dir=tmp_path / "ledger", cache_dir=tmp_path / "c")
+    broker = LocalBroker(settings)
+    broker.libs_dir.mkdir(parents=True)
+    (broker.libs_dir / f"kafka_2.13-{broker.kafka_version}.jar").write_bytes(b"")
+    monkeypatch.setenv("PATH", bin_dir_with(tmp_path, "java"))
+
+    assert not broker.jars_cached()
+    with pytest.raises(ToolMissingError, match="install Apache Maven"):
+        broker.check_tools()
+
+
+def test_launcher_broker_dying_at_start_raises_with_its_last_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = LedgerSettings(data_dir=tmp_path / "ledger")
+    monkeypatch.setattr(launcher, "JVM_OPTIONS", ("-XX:+NoSuchOption",))
+
+    with pytest.raises(
+        BrokerError, match="exited with code 1 while starting"
+    ) as raised:
+        LocalBroker(settings, port=0, controller_port=0).up(timeout=60)
+
+    assert "Unrecognized VM option 'NoSuchOption'" in str(raised.value)
+    assert not settings.kafka_state_file.exists()
+
+
 def test_new_cluster_id_has_kafka_uuid_shape() -> None:
     ids = {new_cluster_id() for _ in range(200)}
 
@@ -159,6 +190,19 @@ def test_cli_up_status_down_leaves_no_broker_behind(tmp_path: Path) -> None:
         assert json.loads(settings.kafka_state_file.read_text())["pid"] == pid
         assert processes_mentioning(properties) == [pid]
 
+        # With its record lost, `up` records the running broker again: a second
+        # JVM on the same storage would disturb the first one's quorum.
+        settings.kafka_state_file.unlink()
+        adopted = ledger_cli("kafka", "up", env=env)
+        assert adopted.returncode == 0, adopted.stderr
+        assert "without a record; recording it again" in adopted.stderr
+        assert (
+            json.loads(settings.kafka_state_file.read_text())["bootstrap"] == bootstrap
+        )
+        assert processes_mentioning(properties) == [pid]
+
+        # `down` stops this data dir's broker even when its record is lost.
+        settings.kafka_state_file.unlink()
         down = ledger_cli("kafka", "down", env=env)
         assert down.returncode == 0, down.stderr
         assert "Kafka broker stopped." in down.stdout
