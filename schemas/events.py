@@ -29,6 +29,7 @@ from schemas.limits import (
     SCOPES_MAX,
     TOKEN_ID_MAX,
 )
+from schemas.outputs import ViolationKind
 from schemas.values import (
     Delegation,
     Health,
@@ -298,6 +299,10 @@ class SessionRevoked(Event):
     cascade_root: Identifier = Field(
         description="The session the revocation was aimed at; itself unless cascaded."
     )
+    violation: ViolationKind | None = Field(
+        None,
+        description="The violation that made the ledger revoke by policy, if any.",
+    )
 
 
 class ChildSessionLinked(Event):
@@ -312,6 +317,14 @@ class ChildSessionLinked(Event):
     child_session_id: Identifier
     link: LinkKind
     child_category: SessionCategory
+    child_principal: Principal | None = Field(
+        None, description="The child's principal, so that cascades can address it."
+    )
+    child_scopes: tuple[Scope, ...] = Field(
+        (),
+        max_length=SCOPES_MAX,
+        description="The child's grant, checked against a delegate's user session.",
+    )
 
     @model_validator(mode="after")
     def _not_self(self) -> ChildSessionLinked:
