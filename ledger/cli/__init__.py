@@ -9,7 +9,7 @@ import logging
 
 import typer
 
-from ledger.cli import kafka, schemas
+from ledger.cli import events, kafka, schemas
 
 app = typer.Typer(
     name="ledger",
@@ -19,6 +19,8 @@ app = typer.Typer(
 )
 app.add_typer(kafka.app, name="kafka")
 app.add_typer(schemas.app, name="schemas")
+app.command("emit")(events.emit)
+app.add_typer(events.dlq_app, name="dlq")
 
 
 @app.callback()

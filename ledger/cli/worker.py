@@ -31,6 +31,8 @@ def run_worker(
         raise typer.Exit(1) from error
     for warning in warnings:
         typer.secho(f"warning: {warning}", fg="yellow", err=True)
+    # Faust creates its data dir without parents; a fresh data dir has none yet.
+    (settings.data_dir / "worker").mkdir(parents=True, exist_ok=True)
     worker = build_worker(settings)
     logger.info(
         "worker %s starting on %s with %s",
