@@ -28,6 +28,7 @@ from rich.progress import (
 
 from ledger.client import LedgerClient
 from ledger.errors import BrokerError, LedgerError
+from ledger.kafka.admin import admin_client
 from ledger.settings import LedgerSettings
 from schemas import AuthEvent, DeadLetter, InvalidEvent, parse_event, serialize
 
@@ -178,6 +179,7 @@ async def _tail(
     follow: bool,
 ) -> None:
     topic = settings.topic_dead_letters
+    partitions = await _partition_count(settings.bootstrap_servers, topic)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False
     )
@@ -190,13 +192,7 @@ async def _tail(
             "cannot read the dead letters"
         ) from error
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            raise BrokerError(
-                f"topic {topic} does not exist on {settings.bootstrap_servers}; "
-                "the worker creates it when it starts"
-            )
-        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+        assigned = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(assigned)
         begins = await consumer.beginning_offsets(assigned)
         ends = await consumer.end_offsets(assigned)
@@ -210,7 +206,7 @@ async def _tail(
             consumer.seek(tp, start)
 
         shown = 0
-        while follow or any(await consumer.position(tp) < ends[tp] for tp in assigned):
+        while follow or await _behind(consumer, ends):
             batches = await consumer.getmany(timeout_ms=500)
             for tp, records in batches.items():
                 for record in records:
@@ -222,6 +218,25 @@ async def _tail(
                         return
     finally:
         await consumer.stop()
+
+
+async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    for tp, end in ends.items():
+        if await consumer.position(tp) < end:
+            return True
+    return False
+
+
+async def _partition_count(bootstrap: str, topic: str) -> int:
+    async with admin_client(bootstrap) as admin:
+        # List first: describing a missing topic could auto-create it.
+        if topic not in await admin.list_topics():
+            raise BrokerError(
+                f"topic {topic} does not exist on {bootstrap}; the worker creates it "
+                "when it starts"
+            )
+        [description] = await admin.describe_topics([topic])
+    return len(description["partitions"])
 
 
 def preview(raw: bytes, width: int = 160) -> str:
