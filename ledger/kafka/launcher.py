@@ -47,7 +47,7 @@ JAVA_HINT = (
     "openjdk-17-jre-headless; macOS: brew install openjdk@17)"
 )
 MAVEN_HINT = (
-    "install Apache Maven, needed once to download the Kafka jars "
+    "install Apache Maven, which resolves the Kafka broker's jars "
     "(Debian/Ubuntu: apt-get install maven; macOS: brew install maven)"
 )
 MIN_JAVA = 17
@@ -226,9 +226,14 @@ class LocalBroker:
         return self._recorded_status(probe=True)
 
     def check_tools(self) -> str:
-        """The java to run; ToolMissingError unless `up()` finds what it needs."""
+        """The java to run; ToolMissingError unless `up()` finds what it needs.
+
+        Maven is required even when the jars are cached: it is a stated
+        prerequisite, and a machine without it should fail on its first run, not
+        later when the cache is wiped or the pom changes.
+        """
         java = find_java()
-        if not self.jars_cached() and shutil.which("mvn") is None:
+        if shutil.which("mvn") is None:
             raise ToolMissingError("mvn", MAVEN_HINT)
         return java
 
