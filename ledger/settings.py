@@ -135,10 +135,39 @@ class LedgerSettings(BaseSettings):
         ),
     )
 
+    tick_interval_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How often the worker sends a wall-clock tick to every partition "
+        "of the ledger topic, in seconds.",
+    )
+    wall_clock_ticks: bool = Field(
+        True,
+        description="Send wall-clock ticks; off for simulations and replays that "
+        "send their own event-time ticks.",
+    )
+    append_derived: bool = Field(
+        True,
+        description="Append the ledger's own decisions (expiries, links, ends) and "
+        "ticks; off for a verification replay that must append nothing.",
+    )
+    worker_url: str | None = Field(
+        None,
+        description="Base URL of a worker's HTTP API for the CLI; unset: "
+        "http://<web_host>:<web_port>.",
+    )
+
     @property
     def kafka_state_file(self) -> Path:
         """Where `ledger kafka up` records the broker's address and pid."""
         return self.data_dir / "kafka" / "state.json"
+
+    @property
+    def worker_base_url(self) -> str:
+        """Where the CLI reaches a worker's HTTP API."""
+        if self.worker_url:
+            return self.worker_url.rstrip("/")
+        return f"http://{self.web_host}:{self.web_port}"
 
     @property
     def bootstrap_servers(self) -> str:
