@@ -9,7 +9,7 @@ import logging
 
 import typer
 
-from ledger.cli import events, kafka, schemas
+from ledger.cli import audit, events, kafka, schemas
 
 app = typer.Typer(
     name="ledger",
@@ -21,6 +21,8 @@ app.add_typer(kafka.app, name="kafka")
 app.add_typer(schemas.app, name="schemas")
 app.command("emit")(events.emit)
 app.add_typer(events.dlq_app, name="dlq")
+app.command("query")(audit.query)
+app.command("verify")(audit.verify)
 
 
 @app.callback()
