@@ -191,6 +191,9 @@ async def _tail(
             f"no Kafka broker answers at {settings.bootstrap_servers} ({error!r}); "
             "cannot read the dead letters"
         ) from error
+    # aiokafka 0.14 raises CancelledError from stop() if its offset-reset task
+    # never ran; one turn of the loop lets it start.
+    await asyncio.sleep(0)
     try:
         assigned = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(assigned)
