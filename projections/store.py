@@ -372,19 +372,15 @@ class AuditStore:
         try:
             ast = reader.raw_query(f"EXPLAIN AST {statement}", fmt="TabSeparatedRaw")
             check_functions(ast.decode("utf-8", "replace"))
-            rows: list[list[Any]] = []
-            truncated = False
-            with reader.query_row_block_stream(statement) as stream:
-                columns = list(stream.source.column_names)
-                types = [kind.name for kind in stream.source.column_types]
-                for block in stream:
-                    for values in block:
-                        if len(rows) >= limit:
-                            truncated = True
-                            break
-                        rows.append([jsonable(value) for value in values])
-                    if truncated:
-                        break
+            if _lead(statement) in ("SELECT", "WITH"):
+                columns, types, rows, truncated = _stream(reader, statement, limit)
+            else:
+                # chDB streams SELECTs only; SHOW, DESCRIBE and the like are small.
+                answer = reader.query(statement)
+                columns, types = _names(answer), _types(answer)
+                rows = [[jsonable(v) for v in row] for row in answer.result_rows]
+                truncated = len(rows) > limit
+                rows = rows[:limit]
             if not columns:
                 columns, types = self._describe(reader, statement)
         except ClickHouseError as error:
@@ -394,8 +390,7 @@ class AuditStore:
     @staticmethod
     def _describe(reader: Client, statement: str) -> tuple[list[str], list[str]]:
         # chDB sends no block at all for an empty result, so no column names.
-        lead = statement.lstrip("( \n\t").split(None, 1)[0].upper()
-        if lead not in ("SELECT", "WITH"):
+        if _lead(statement) not in ("SELECT", "WITH"):
             return [], []
         described = reader.query(f"DESCRIBE ({statement})").result_rows
         return [row[0] for row in described], [row[1] for row in described]
@@ -430,6 +425,31 @@ class AuditStore:
                 f"ClickHouse could not be read for verify: {error}"
             ) from error
         return VerifyReport(checker.reports)
+
+
+def _lead(statement: str) -> str:
+    return statement.lstrip("( \n\t").split(None, 1)[0].upper()
+
+
+def _stream(
+    reader: Client, statement: str, limit: int
+) -> tuple[list[str], list[str], list[list[Any]], bool]:
+    rows: list[list[Any]] = []
+    with reader.query_row_block_stream(statement) as stream:
+        for block in stream:
+            for values in block:
+                if len(rows) >= limit:
+                    return _names(stream.source), _types(stream.source), rows, True
+                rows.append([jsonable(value) for value in values])
+        return _names(stream.source), _types(stream.source), rows, False
+
+
+def _names(source: Any) -> list[str]:
+    return list(source.column_names)
+
+
+def _types(source: Any) -> list[str]:
+    return [kind.name for kind in source.column_types]
 
 
 def _by_partition(rows: Iterable[Row]) -> dict[PartitionKey, list[Row]]:
