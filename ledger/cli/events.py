@@ -207,6 +207,8 @@ async def _tail(
             else:
                 start = ends[tp]
             consumer.seek(tp, start)
+        if follow:
+            errors.print(f"following {topic}; Ctrl-C stops", soft_wrap=True)
 
         shown = 0
         while follow or await _behind(consumer, ends):
