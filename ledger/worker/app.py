@@ -100,6 +100,12 @@ def build_worker(
 
 def default_components() -> list[Component]:
     """Every component of a full worker, in installation order."""
-    from ledger.worker import ingest_api, projection, web
+    from ledger.worker import clock, ingest_api, projection, sessions_api, web
 
-    return [projection.install, web.install, ingest_api.install]
+    return [
+        projection.install,
+        clock.install,
+        web.install,
+        ingest_api.install,
+        sessions_api.install,
+    ]

@@ -1,33 +1,134 @@
 """The agent that reads the ledger topic: validation, dead letters, session fold.
 
 It is the one consumer of `auth.events` that sends refused records to the
-dead-letter topic, so each refused record is dead-lettered once.
+dead-letter topic, so each refused record is dead-lettered once. Every valid event
+is folded into the sessions table (`ledger.domain.fold.apply`) one at a time,
+from `stream.events()`, and every record and tick moves its partition's
+watermark. Whenever a watermark moves, sessions whose deadline it passed get a
+`session.expired` appended; the expiry takes effect when that event comes back
+through the fold, so replaying the topic gives the same table.
+
+Derived events are produced with `send_soon`, never awaited one by one. With
+`append_derived` off (a verification replay) nothing is appended, yet every table
+write happens as it would live, so the tables still equal the live ones.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from faust.types import EventT
 
+from ledger.domain.fold import apply
+from ledger.domain.lifecycle import due_expiry, mark_expiry_pending, next_expiry
+from ledger.policy import Policy, policy_from_settings
 from ledger.worker.app import CONTROL_HEADER, LedgerWorker
+from ledger.worker.clock import TICK, tick_time
+from ledger.worker.sessions_table import SessionTables, session_tables
 from ledger.worker.validation import (
     RecordPosition,
     RejectionLog,
     record_time,
     validate_record,
 )
-from schemas import DeadLetter, serialize
+from schemas import AuthEvent, DeadLetter, Event, serialize
 
 logger = logging.getLogger(__name__)
 
 
-def is_control(event: EventT) -> bool:
-    """Whether a record is one of the ledger's own control messages."""
+def control_kind(event: EventT) -> bytes | None:
+    """The kind of a ledger control message (b"tick"), or None for a record."""
     headers = event.message.headers or ()
     items = headers.items() if isinstance(headers, dict) else headers
-    return any(name == CONTROL_HEADER for name, _ in items)
+    for name, value in items:
+        if name == CONTROL_HEADER:
+            return value or b""
+    return None
+
+
+def is_control(event: EventT) -> bool:
+    """Whether a record is one of the ledger's own control messages."""
+    return control_kind(event) is not None
+
+
+class SessionProjection:
+    """Folds events and ticks of the ledger topic into the session tables."""
+
+    def __init__(
+        self, worker: LedgerWorker, tables: SessionTables, policy: Policy
+    ) -> None:
+        self.events = worker.events
+        self.tables = tables
+        self.policy = policy
+        self.append_derived = worker.settings.append_derived
+        self.max_future_skew = timedelta(
+            seconds=worker.settings.max_future_skew_seconds
+        )
+        self.withheld = 0
+
+    def fold(self, event: EventT, parsed: AuthEvent) -> None:
+        """Fold one valid event, append what it decided, expire what is due."""
+        message = event.message
+        partition = message.partition
+        key = message.key
+        tables = self.tables
+        record = tables.get(key)
+        folded, effects = apply(
+            record, parsed, self.policy, partition=partition, offset=message.offset
+        )
+        if folded is not None and folded is not record:
+            tables.put(key, folded)
+        for effect in effects:
+            self.append(effect)
+        # A producer's clock running ahead cannot pull expiries forward past the
+        # record's own timestamp.
+        stamped = record_time(message.timestamp)
+        occurred = parsed.occurred_at
+        self.expire_due(partition, occurred if occurred < stamped else stamped)
+
+    def tick(self, event: EventT) -> None:
+        """Advance the partition's watermark to a tick's time and expire what is
+        due; never beyond the tick record's own timestamp plus the allowed skew."""
+        message = event.message
+        try:
+            at = tick_time(event.value)
+        except ValueError as error:
+            logger.warning(
+                "control record at partition %d offset %d ignored: %s",
+                message.partition,
+                message.offset,
+                error,
+            )
+            return
+        limit = record_time(message.timestamp) + self.max_future_skew
+        self.expire_due(message.partition, at if at < limit else limit)
+
+    def expire_due(self, partition: int, at: datetime) -> None:
+        """Advance the watermark to `at`; append an expiry for each session due."""
+        tables = self.tables
+        watermark = tables.advance(partition, at)
+        # Checked even when the watermark stays: a late start can bring deadlines
+        # that have passed already. Nothing due costs one comparison.
+        index = tables.index(partition)
+        for key in index.due(watermark):
+            record = tables.get(key)
+            expiry = None if record is None else due_expiry(record, watermark)
+            if record is None or expiry is None:
+                # The index was behind the table; watch what the table says.
+                first = None if record is None else next_expiry(record)
+                index.watch(key, first[0] if first else None)
+                continue
+            # Remember the expiry in the record, so a restart never decides it twice.
+            tables.put(key, mark_expiry_pending(record, expiry))
+            self.append(expiry)
+
+    def append(self, event: Event) -> None:
+        """Produce a derived event keyed by its session, without waiting for it."""
+        if not self.append_derived:
+            self.withheld += 1
+            return
+        self.events.send_soon(key=event.session_id.encode(), value=serialize(event))
 
 
 def install(worker: LedgerWorker) -> None:
@@ -35,11 +136,22 @@ def install(worker: LedgerWorker) -> None:
     settings = worker.settings
     max_future_skew = timedelta(seconds=settings.max_future_skew_seconds)
     rejections = RejectionLog(settings.topic_dead_letters)
+    projection = SessionProjection(
+        worker, session_tables(worker), policy_from_settings(settings)
+    )
+    if not settings.append_derived:
+        logger.info(
+            "append_derived is off: this worker folds %s but appends nothing to it",
+            settings.topic_events,
+        )
 
     @worker.app.agent(worker.events, name="ledger", concurrency=1)
     async def read_ledger(stream):
         async for event in stream.events():
-            if is_control(event):
+            control = control_kind(event)
+            if control is not None:
+                if control == TICK:
+                    projection.tick(event)
                 continue
             message = event.message
             position = RecordPosition(
@@ -61,3 +173,4 @@ def install(worker: LedgerWorker) -> None:
                 await worker.dead_letters.send(value=serialize(outcome))
                 rejections.rejected(outcome)
                 continue
+            projection.fold(event, outcome)
