@@ -167,7 +167,9 @@ class LedgerSettings(BaseSettings):
         """Where the CLI reaches a worker's HTTP API."""
         if self.worker_url:
             return self.worker_url.rstrip("/")
-        return f"http://{self.web_host}:{self.web_port}"
+        # A worker listening on every address is reached on loopback.
+        host = "127.0.0.1" if self.web_host in ("", "0.0.0.0", "::") else self.web_host
+        return f"http://{host}:{self.web_port}"
 
     @property
     def bootstrap_servers(self) -> str:
