@@ -9,7 +9,7 @@ import logging
 
 import typer
 
-from ledger.cli import audit, events, kafka, schemas, sessions
+from ledger.cli import audit, events, ingest, kafka, schemas, sessions
 
 app = typer.Typer(
     name="ledger",
@@ -23,6 +23,7 @@ app.command("emit")(events.emit)
 app.add_typer(events.dlq_app, name="dlq")
 app.command("query")(audit.query)
 app.command("verify")(audit.verify)
+app.command("ingest")(ingest.ingest)
 app.add_typer(sessions.app, name="sessions")
 
 
