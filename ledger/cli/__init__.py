@@ -9,7 +9,7 @@ import logging
 
 import typer
 
-from ledger.cli import audit, events, ingest, kafka, schemas, sessions
+from ledger.cli import audit, events, ingest, kafka, schemas, sessions, worker
 
 app = typer.Typer(
     name="ledger",
@@ -25,6 +25,7 @@ app.command("query")(audit.query)
 app.command("verify")(audit.verify)
 app.command("ingest")(ingest.ingest)
 app.add_typer(sessions.app, name="sessions")
+app.command("worker")(worker.run_worker)
 
 
 @app.callback()

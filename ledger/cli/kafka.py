@@ -16,7 +16,7 @@ from ledger.settings import LedgerSettings
 app = typer.Typer(
     help=(
         "A real single-node Apache Kafka broker (KRaft) on 127.0.0.1, for machines "
-        "without Docker. Needs Java 17+, and Maven on the first run."
+        "without Docker. Needs Java 17+ and Maven."
     ),
     no_args_is_help=True,
 )
