@@ -391,6 +391,17 @@ def _principal(event: dict[str, Any], category: SessionCategory) -> Principal:
             "userIdentity.userName is hidden by AWS (a sign-in for an unknown user)"
         )
     candidate = text(identity.get("arn"))
+    account_id = text(identity.get("accountId"))
+    if candidate is None and account_id and kind in ("IAMUser", "Root"):
+        # Failed console logins leave the ARN out; rebuild it so that they and the
+        # success that follows name one principal. An IAM path is lost here.
+        candidate = (
+            f"arn:aws:iam::{account_id}:root"
+            if kind == "Root"
+            else f"arn:aws:iam::{account_id}:user/{name}"
+            if name
+            else None
+        )
     if candidate is None and kind == "IdentityCenterUser":
         candidate = dig(identity, "onBehalfOf", "userId")
     if candidate is None and name and text(identity.get("accountId")):
