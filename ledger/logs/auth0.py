@@ -14,7 +14,9 @@ Auth0 names each log by a short type code. The mapped ones:
 
 Other codes are skipped. The logs carry no session id: sessions are derived from
 the principal and the hour, and the token exchanges name no token, so the
-record's `log_id` (or, missing that, its identity) names it.
+record's `log_id` (or, missing that, its identity) names it. User ids
+`<connection>|<id>` become `<connection>:<id>`: the pipe is not an identifier
+character.
 """
 
 from __future__ import annotations
@@ -181,7 +183,7 @@ def _subject(event: dict[str, Any], occurred_at: Any) -> Subject:
             else (_field(event, "user_id") or _field(event, "user_name"))
         )
         who = principal(
-            identifier(user, "user_id"),
+            _user_id(user),
             PrincipalKind.HUMAN,
             display_name=event.get("user_name"),
         )
@@ -203,6 +205,12 @@ def _subject(event: dict[str, Any], occurred_at: Any) -> Subject:
         parent_session_id=session,
         source=origin,
     )
+
+
+def _user_id(value: str | None) -> str:
+    # Auth0 ids are `<connection>|<id>` ("auth0|5f…", "google-oauth2|10…"); the
+    # pipe is not an identifier character, so it becomes a colon.
+    return identifier(value.replace("|", ":") if value else value, "user_id")
 
 
 def _api_user(event: dict[str, Any]) -> str | None:

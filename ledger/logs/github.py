@@ -10,10 +10,11 @@
 Other actions (repository, Codespaces and settings changes) are skipped, and so
 is a token event without a `hashed_token` (GitHub leaves it null for some
 creations) since it names no token. An actor flagged `actor_is_bot`, or named
-`<app>[bot]`, is an agent; everyone else is a user. Tokens are issued to the
-user: an OAuth app or a personal access token acts with the user's rights, but
-the log does not say which program will use it, so they are not hybrids. The log
-has no session id: sessions are derived from the actor and the hour.
+`<app>[bot]` (principal `github-app:<app>`), is an agent; everyone else is a
+user. Tokens are issued to the user: an OAuth app or a personal access token
+acts with the user's rights, but the log does not say which program will use it,
+so they are not hybrids. The log has no session id: sessions are derived from
+the actor and the hour.
 """
 
 from __future__ import annotations
@@ -91,11 +92,13 @@ def map_event(context: RecordContext) -> Sequence[Event]:
         body.get("@timestamp") or body.get("created_at"), "@timestamp"
     )
     category = category_of(body)
+    name = text(body.get("actor")) or text(body.get("user"))
     who = principal(
-        identifier(text(body.get("actor")) or body.get("user"), "actor"),
+        _actor_id(name),
         PrincipalKind.HUMAN
         if category is SessionCategory.USER
         else PrincipalKind.SERVICE_ACCOUNT,
+        display_name=name,
     )
     subject = Subject(
         session_id=derived_session_id("github", who.id, occurred_at),
@@ -152,6 +155,13 @@ def map_event(context: RecordContext) -> Sequence[Event]:
             token_id=token[:128],
         )
     ]
+
+
+def _actor_id(name: str | None) -> str:
+    # Apps act as `<app>[bot]`; brackets are not identifier characters.
+    if name and name.endswith("[bot]"):
+        return identifier(f"github-app:{name.removesuffix('[bot]')}", "actor")
+    return identifier(name, "actor")
 
 
 FORMAT = LogFormat(
