@@ -13,6 +13,10 @@ Decisions:
   change nothing, so a re-appended or replayed decision is harmless. Activity on
   a session that is over is recorded as a violation (use after end, or after
   revocation); only activity is, never the ledger's own lifecycle events.
+- Activity at or after a deadline in force is use after expiry even while the
+  expiry is still on its way back through the ledger: it is recorded as
+  `use_after_end` and moves no deadline, so a late heartbeat or access cannot
+  revive a session whose time has run out.
 - A session that ends, expires or is revoked expires each of its children and
   delegates with reason `parent`; those expiries are keyed by the child, so the
   cascade follows the links wherever the partitions are, transitively.
@@ -41,6 +45,7 @@ from ledger.domain.derived import (
 )
 from ledger.domain.lifecycle import (
     absolute_deadline,
+    first_deadline,
     heartbeat_deadline,
     heartbeat_ttl,
     idle_deadline,
@@ -152,6 +157,38 @@ def _violation_after_end(record: SessionRecord, event: Event, what: str) -> Viol
     )
 
 
+def _violation_after_deadline(
+    record: SessionRecord, event: Event, what: str
+) -> Violation | None:
+    """The violation of activity at or after the deadline in force, else None."""
+    if record.expiry_pending is not None:
+        deadline = record.expiry_pending
+    else:
+        first = first_deadline(record)
+        if first is None:
+            return None
+        deadline = first[0]
+    if event.occurred_at < deadline:
+        return None
+    return Violation(
+        kind=ViolationKind.USE_AFTER_END,
+        at=event.occurred_at,
+        detail=f"{what} after the session's deadline {deadline.isoformat()}",
+        event_id=event.event_id,
+    )
+
+
+def _used_when_over(record: SessionRecord, event: Event, what: str) -> Folded | None:
+    """The fold of activity on a session that is over or past its deadline."""
+    if record.active:
+        violation = _violation_after_deadline(record, event, what)
+    else:
+        violation = _violation_after_end(record, event, what)
+    if violation is None:
+        return None
+    return record.model_copy(update=_with_violation(record, violation)), NO_EFFECTS
+
+
 def _with_violation(record: SessionRecord, violation: Violation) -> dict[str, Any]:
     update: dict[str, Any] = {"violation_count": record.violation_count + 1}
     if len(record.violations) < VIOLATIONS_KEPT:
@@ -181,9 +218,9 @@ def _activity(
 ) -> Folded:
     if record is None:
         return None, NO_EFFECTS
-    if not record.active:
-        violation = _violation_after_end(record, event, what)
-        return record.model_copy(update=_with_violation(record, violation)), NO_EFFECTS
+    over = _used_when_over(record, event, what)
+    if over is not None:
+        return over
     update = _touched(record, event.occurred_at, policy)
     if extra is not None:
         update.update(extra(record))
@@ -219,9 +256,9 @@ def _heartbeat(
 ) -> Folded:
     if record is None:
         return None, NO_EFFECTS
-    if not record.active:
-        violation = _violation_after_end(record, event, "heartbeat")
-        return record.model_copy(update=_with_violation(record, violation)), NO_EFFECTS
+    over = _used_when_over(record, event, "heartbeat")
+    if over is not None:
+        return over
     last = record.last_heartbeat_at
     if last is not None and event.occurred_at <= last:
         # A late heartbeat says nothing newer about health or liveness.

@@ -10,10 +10,10 @@ enforcement points are given the reader credential.
   worker that owns the session's partition. Percent-encode ids holding `/`.
 - `GET /sessions/{id}/state`: `{"session": SessionView, "validity": ...}`.
 - `GET /sessions?category=&status=&principal=&limit=`: views of this worker's
-  sessions, newest start first.
+  sessions, newest start first; 503 while tables recover.
 - `GET /projection`: this worker's partitions, watermarks and watched deadlines.
 - `GET /projection/records`: every stored record of this worker, for comparing
-  a replay with the live tables.
+  a replay with the live tables; 503 while tables recover.
 
 Validity is judged at the partition's watermark, the event time the ledger has
 reached there; with wall-clock ticks on, at the wall clock if that is later.
@@ -51,7 +51,7 @@ def install(worker: LedgerWorker) -> None:
     wall_clock = worker.settings.wall_clock_ticks
 
     def recovering() -> bool:
-        return bool(getattr(app, "in_recovery", False))
+        return not tables.ready
 
     def judged_at(record: SessionRecord | None) -> datetime:
         mark = tables.watermark(record.partition) if record is not None else None
@@ -105,6 +105,8 @@ def install(worker: LedgerWorker) -> None:
 
         @requires(worker, Role.READER)
         async def get(self, request: Request) -> Response:
+            if recovering():
+                return unavailable(self)
             try:
                 wanted = _filters(request.query)
             except ValueError as error:
@@ -150,6 +152,8 @@ def install(worker: LedgerWorker) -> None:
 
         @requires(worker, Role.READER)
         async def get(self, request: Request) -> Response:
+            if recovering():
+                return unavailable(self)
             records = sorted(_records(tables), key=lambda record: record.session_id)
             body = {
                 "watermarks": {

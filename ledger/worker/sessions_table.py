@@ -73,7 +73,18 @@ class SessionTables:
         )
         self.indexes: dict[int, DeadlineIndex] = {}
         self.marks: dict[int, datetime] = {}
+        self.recovered = False
         self.sessions.on_recover(self.rebuild)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the tables are recovered and no rebalance is under way."""
+        app = self.app
+        return (
+            self.recovered
+            and not getattr(app, "in_recovery", False)
+            and not app.rebalancing
+        )
 
     def get(self, key: bytes) -> SessionRecord | None:
         """The record of the session keyed `key`, or None."""
@@ -150,3 +161,4 @@ class SessionTables:
             if stored is not None:
                 marks[partition] = datetime.fromisoformat(stored.decode())
         self.indexes, self.marks = indexes, marks
+        self.recovered = True

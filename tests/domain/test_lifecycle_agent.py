@@ -15,7 +15,13 @@ from session_events import (
 
 from ledger.domain.lifecycle import due_expiry
 from ledger.policy import Lifecycle, Policy
-from schemas import EndReason, ExpiryReason, SessionEnded, SessionStatus
+from schemas import (
+    EndReason,
+    ExpiryReason,
+    SessionEnded,
+    SessionStatus,
+    ViolationKind,
+)
 
 
 def overnight_job(hours: float) -> list:
@@ -117,10 +123,23 @@ def test_agent_late_heartbeat_does_not_move_deadline_back() -> None:
     records, _ = fold_all(
         [
             agent_started("job", at(0), ttl=120),
-            heartbeat("job", at(10)),
-            heartbeat("job", at(5), health="degraded"),
+            heartbeat("job", at(1)),
+            heartbeat("job", at(0.5), health="degraded"),
         ]
     )
 
-    assert records["job"].heartbeat_deadline == at(12)
+    assert records["job"].heartbeat_deadline == at(3)
     assert records["job"].health == "healthy"
+
+
+def test_agent_heartbeat_after_ttl_passed_is_violation_and_no_revival() -> None:
+    records, _ = fold_all(
+        [agent_started("job", at(0), ttl=120), heartbeat("job", at(3))]
+    )
+    job = records["job"]
+
+    assert job.heartbeat_deadline == at(2)
+    [violation] = job.violations
+    assert violation.kind is ViolationKind.USE_AFTER_END
+    expiry = due_expiry(job, at(3))
+    assert expiry is not None and expiry.reason is ExpiryReason.HEARTBEAT

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from session_events import access, at, fold_all, heartbeat, user_started
 
-from ledger.domain.lifecycle import due_expiry
-from schemas import ExpiryReason
+from ledger.domain.lifecycle import due_expiry, mark_expiry_pending
+from schemas import ExpiryReason, ViolationKind
 
 
 def test_user_idle_31_minutes_is_due_with_reason_idle() -> None:
@@ -51,3 +51,26 @@ def test_user_expiry_decision_has_deterministic_id() -> None:
 
     assert first is not None and again is not None
     assert first.event_id == again.event_id
+
+
+def test_user_activity_after_idle_deadline_is_violation_not_revival() -> None:
+    records, _ = fold_all([user_started("u1", at(0)), access("u1", at(40), "app:x")])
+    user = records["u1"]
+
+    assert user.idle_deadline == at(30)
+    assert [v.kind for v in user.violations] == [ViolationKind.USE_AFTER_END]
+    assert "deadline" in (user.violations[0].detail or "")
+
+
+def test_user_activity_while_expiry_pending_is_violation() -> None:
+    records, _ = fold_all([user_started("u1", at(0))])
+    expiry = due_expiry(records["u1"], at(31))
+    assert expiry is not None
+    pending = mark_expiry_pending(records["u1"], expiry)
+
+    after, _ = fold_all(
+        [access("u1", at(32), "app:x")], records={"u1": pending}, first_offset=10
+    )
+
+    assert after["u1"].violation_count == 1
+    assert after["u1"].last_activity_at == at(0)
