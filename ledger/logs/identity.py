@@ -38,12 +38,25 @@ INGEST_NAMESPACE = uuid5(NAMESPACE_URL, "urn:session-ledger:ingest")
 SESSION_BUCKET = timedelta(hours=1)
 """Span of a derived session: one principal's events within one UTC hour."""
 
-_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
+# The identifier pattern without its length bound: lengths are checked apart, so
+# that an over-long id can be shortened instead of refused (`prefixed`).
+_IDENTIFIER_CHARACTERS = re.compile(re.sub(r"\{\d+,\d+\}", "+", IDENTIFIER_PATTERN))
 _WHITESPACE = re.compile(r"\s+")
 
 
 def identifier(value: object, what: str) -> str:
     """`value` normalised into an identifier; RecordRejected naming `what` if not."""
+    text = _normalised(value, what)
+    if len(text) > IDENTIFIER_MAX:
+        raise RecordRejected(
+            f"{what} {_shown(text)!r} is {len(text)} characters, over the "
+            f"{IDENTIFIER_MAX} an identifier may have"
+        )
+    return text
+
+
+def _normalised(value: object, what: str) -> str:
+    # Steps 1-3 of the module's rules, then the character check of step 4.
     if value is None or (isinstance(value, str) and not value.strip()):
         raise RecordRejected(f"{what} is missing")
     text = str(value).strip()
@@ -51,13 +64,16 @@ def identifier(value: object, what: str) -> str:
         domain, _, name = text.rpartition("\\")
         text = f"{name}@{domain}" if domain else name
     text = _WHITESPACE.sub("_", text)
-    if not _IDENTIFIER.match(text):
-        shown = text if len(text) <= 80 else text[:80] + "…"
+    if not _IDENTIFIER_CHARACTERS.match(text):
         raise RecordRejected(
-            f"{what} {shown!r} is not an identifier once normalised (1-"
-            f"{IDENTIFIER_MAX} of A-Z a-z 0-9 . _ : @ / + = # $ , ~ -)"
+            f"{what} {_shown(text)!r} is not an identifier once normalised (only "
+            "A-Z a-z 0-9 . _ : @ / + = # $ , ~ -)"
         )
     return text
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 80 else text[:80] + "…"
 
 
 def optional_identifier(value: object) -> str | None:
@@ -95,7 +111,7 @@ def derived_session_id(prefix: str, principal_id: str, at: datetime) -> str:
 
 def prefixed(prefix: str, value: object, what: str) -> str:
     """`prefix:value` as a session or token id; RecordRejected when it cannot be."""
-    text = identifier(value, what)
+    text = _normalised(value, what)
     room = IDENTIFIER_MAX - len(prefix) - 1
     if len(text) > room:
         # Keep the id unique and within bounds: a digest stands in for the tail.

@@ -1,0 +1,82 @@
+"""`ledger ingest --dry-run/--out` as a user runs it: JSON Lines, no broker."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from schemas import DeadLetter, parse_event
+
+LEDGER = str(Path(sys.executable).parent / "ledger")
+
+
+def run_ingest(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [LEDGER, "ingest", *args], capture_output=True, timeout=300, check=False
+    )
+
+
+def test_ingest_dry_run_writes_valid_events_and_dead_letters(
+    realdata: Path, tmp_path: Path
+) -> None:
+    okta = realdata / "azure-sentinel-sample-data" / "Okta_CL.json"
+    zeek = realdata / "ocsf-examples" / "zeek" / "rdp.log"
+    rejects = tmp_path / "rejects.jsonl"
+
+    done = run_ingest("--dry-run", "--rejects", str(rejects), str(okta), str(zeek))
+
+    assert done.returncode == 0, done.stderr.decode()
+    events = [parse_event(line) for line in done.stdout.splitlines()]
+    assert [event.type for event in events] == ["authentication.failed"]
+    letters = [
+        DeadLetter.model_validate_json(line)
+        for line in rejects.read_bytes().splitlines()
+    ]
+    assert [letter.offset for letter in letters] == [1, 2, 3, 4, 5]
+    assert {letter.reason for letter in letters} == {"unsupported format"}
+    assert {letter.source_topic for letter in letters} == {f"file:{zeek}"}
+    assert letters[0].original == zeek.read_bytes().splitlines()[0]
+    assert "rejected" in done.stderr.decode()
+
+
+def test_ingest_out_twice_writes_identical_events(
+    realdata: Path, tmp_path: Path
+) -> None:
+    log = realdata / "elastic-integrations-azure" / "test-signinlogs.log"
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+
+    for out in (first, second):
+        done = run_ingest("--format", "entra", "--out", str(out), str(log))
+        assert done.returncode == 0, done.stderr.decode()
+
+    assert first.read_bytes() == second.read_bytes()
+    assert len(first.read_bytes().splitlines()) == 2
+
+
+def test_ingest_wrong_format_rejects_each_record_with_reason(
+    realdata: Path, tmp_path: Path
+) -> None:
+    log = realdata / "elastic-integrations-azure" / "test-signinlogs.log"
+    rejects = tmp_path / "rejects.jsonl"
+
+    done = run_ingest(
+        "--format", "okta", "--dry-run", "--rejects", str(rejects), str(log)
+    )
+
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout == b""
+    reasons = {
+        DeadLetter.model_validate_json(line).reason
+        for line in rejects.read_bytes().splitlines()
+    }
+    assert reasons == {"okta: not an Okta System Log event"}
+
+
+def test_ingest_unknown_format_is_a_usage_error(realdata: Path) -> None:
+    done = run_ingest(
+        "--format", "syslog-ng", "--dry-run", str(realdata / "SOURCES.md")
+    )
+
+    assert done.returncode == 2
+    assert b"syslog-ng" in done.stderr
