@@ -161,12 +161,13 @@ def from_sentinel(row: dict[str, Any]) -> dict[str, Any]:
 def category_of(event: dict[str, Any]) -> SessionCategory:
     """Who made a call: a person, a program, or a program acting for a person.
 
-    In order: an AWS service acting with a person's credentials (`invokedBy`)
-    and a role session carrying a `sourceIdentity` are hybrids; console logins
-    and console sessions, SAML, Identity Center users and roles are people;
-    AWS services, web-identity (OIDC) workloads and other assumed roles are
-    agents; an IAM user is a person when its session is MFA-authenticated and a
-    program when it signs with a long-term `AKIA` key. Root is a person.
+    In order: AWS services are agents; a role session carrying a
+    `sourceIdentity`, an AWS service acting with a person's credentials
+    (`invokedBy`) and a federated user (the broker acting for the named person)
+    are hybrids; console logins and console sessions, root, SAML and Identity
+    Center users, and `AWSReservedSSO_` roles are people; an IAM user is a person
+    when MFA-authenticated or without an access key (the console), and a program
+    when it signs with a key without MFA; every other role session is an agent.
     """
     identity = event.get("userIdentity") or {}
     kind = text(identity.get("type")) or ""

@@ -217,7 +217,6 @@ def _subject(
         user_agent=properties.get("userAgent"),
         device_id=dig(properties, "deviceDetail", "deviceId"),
     )
-    app = _app(kind, properties, tenant)
     if category is SessionCategory.USER:
         return Subject(
             session_id=user_session,
@@ -225,15 +224,15 @@ def _subject(
             principal=_user(properties, tenant),
             source=origin,
         )
+    app = _app(kind, properties, tenant)
     if category is SessionCategory.AGENT:
         return Subject(
             session_id=user_session, category=category, principal=app, source=origin
         )
     user = _user(properties, tenant)
-    app_id = identifier(properties.get("appId"), "appId")
     evidence_of_user_session = text(properties.get("sessionId")) is not None
     return Subject(
-        session_id=prefixed("entra", f"{session}:app:{app_id}", "session"),
+        session_id=prefixed("entra", f"{session}:app:{app.id}", "session"),
         category=category,
         principal=app,
         delegation=delegation(user.id, user_session, app),
