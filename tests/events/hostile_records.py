@@ -164,7 +164,9 @@ def huge(draw: st.DrawFn) -> Record:
     unit = draw(st.text(min_size=1, max_size=8))
     size = draw(st.integers(65 * 1024, 160 * 1024))
     field = draw(st.sampled_from(["session_id", "x-note", "resource", "detail"]))
-    document[field] = unit * (size // len(unit.encode("utf-8", "surrogatepass")) + 1)
+    # Sized as encoded: a control character takes six bytes (\u0011) in JSON.
+    per_unit = len(encode(unit)) - 2
+    document[field] = unit * (size // per_unit + 1)
     return Record("huge string", encode(document), draw(session_key(document)))
 
 

@@ -8,6 +8,7 @@ import os
 import secrets
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -55,6 +56,18 @@ class RunningLedger:
             return error.code
         except OSError:
             return None
+
+    def get_session(self, session_id: str) -> tuple[int, dict[str, Any]]:
+        """GET /sessions/{id} with the reader credential; status and JSON answer."""
+        request = urllib.request.Request(
+            f"{self.url}/sessions/{urllib.parse.quote(session_id, safe='')}",
+            headers={"Authorization": f"Bearer {self.tokens[Role.READER]}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as reply:
+                return reply.status, json.load(reply)
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
 
     def post_events(
         self, body: bytes, token: str | None, headers: dict[str, str] | None = None

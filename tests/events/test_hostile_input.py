@@ -115,7 +115,7 @@ def test_hostile_records_all_dead_lettered_while_worker_keeps_going(
 
     wait_for(
         all_dead_lettered,
-        600,
+        300,
         f"{len(hostile)} dead letters",
         interval=5.0,
         on_timeout=lambda: (
@@ -138,6 +138,10 @@ def test_hostile_records_all_dead_lettered_while_worker_keeps_going(
     last_valid: dict[int, int] = {}
     for partition, offset in valid:
         last_valid[partition] = max(last_valid.get(partition, -1), offset)
+    sessions = {r.key.decode() for r in valid.values() if r.key is not None}
+    for session_id in sessions:
+        status, answer = running_ledger.get_session(session_id)
+        assert (status, answer["session_id"]) == (200, session_id)
     wait_for(
         lambda: all(
             asyncio.run(committed_offsets(bootstrap, settings_.app_id, topic)).get(p, 0)
