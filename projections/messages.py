@@ -17,15 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from ledger.settings import LedgerSettings
 from ledger.worker.validation import RecordPosition, validate_record
-from projections.rows import (
-    ALERTS,
-    AUTH_EVENTS,
-    REVOCATIONS,
-    Position,
-    Row,
-    TableSpec,
-    row_of,
-)
+from projections.rows import ALERTS, AUTH_EVENTS, REVOCATIONS, Position, Row
 from schemas import Alert, DeadLetter, RevocationNotice, serialize
 
 logger = logging.getLogger(__name__)
@@ -94,7 +86,7 @@ def parsers(settings: LedgerSettings) -> dict[str, Parser]:
     }
 
 
-def intake(spec: TableSpec, parse: Parser, records: Iterable[KafkaRecord]) -> Intake:
+def intake(parse: Parser, records: Iterable[KafkaRecord]) -> Intake:
     """The rows of the valid records, skipping control and refused records."""
     result = Intake()
     for record in records:
@@ -111,5 +103,5 @@ def intake(spec: TableSpec, parse: Parser, records: Iterable[KafkaRecord]) -> In
                     f"offset {position.offset}"
                 )
             continue
-        result.rows.append(row_of(spec, record.position, serialize(message)))
+        result.rows.append(Row(record.position, serialize(message)))
     return result

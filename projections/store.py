@@ -60,11 +60,13 @@ from projections.rows import (
     TableSpec,
     chain_link,
     insert_columns,
+    values_of,
 )
 from projections.verify import (
     READ_COLUMNS,
     ChainChecker,
     VerifyReport,
+    column_check_sql,
     resolve_link,
     rows_as_dicts,
 )
@@ -162,7 +164,7 @@ class AuditStore:
         self, spec: TableSpec, records: Sequence[KafkaRecord]
     ) -> WriteOutcome:
         """Validate, de-duplicate, chain and insert one batch of Kafka records."""
-        taken = intake(spec, self._parsers[spec.table], records)
+        taken = intake(self._parsers[spec.table], records)
         outcome = self.write_rows(spec, taken.rows)
         outcome.control, outcome.invalid = taken.control, taken.invalid
         if taken.invalid and spec is not AUTH_EVENTS:
@@ -202,7 +204,7 @@ class AuditStore:
                 to_insert.extend(linked)
             else:
                 to_insert.extend(
-                    _values(row)
+                    values_of(row)
                     for row in part_rows
                     if row.position.offset not in found
                 )
@@ -214,9 +216,7 @@ class AuditStore:
                 column_names=list(insert_columns(spec)),
                 settings={
                     **INSERT_SETTINGS,
-                    "insert_deduplication_token": _token(
-                        spec, to_insert, len(spec.columns)
-                    ),
+                    "insert_deduplication_token": _token(spec, to_insert),
                 },
             )
         self._heads.update(heads)
@@ -274,7 +274,7 @@ class AuditStore:
             row = by_offset[offset]
             prev_hash = current
             current = chain_link(prev_hash, key[1], offset, row.message_json)
-            linked.append([*_values(row), prev_hash, current])
+            linked.append([*values_of(row), prev_hash, current])
         return linked, Head(max(by_offset.keys() | found.keys()), current)
 
     def _head_before(
@@ -396,11 +396,17 @@ class AuditStore:
         return [row[0] for row in described], [row[1] for row in described]
 
     def verify(self) -> VerifyReport:
-        """Recompute every hash chain of auth_events."""
+        """Recompute every hash chain of auth_events, and every derived column."""
         reader = self.open_reader()
-        checker = ChainChecker()
         table = f"`{self.database}`.auth_events"
         try:
+            differing = {
+                (topic, partition, offset): names
+                for topic, partition, offset, names in reader.query(
+                    column_check_sql(table, self._derived_columns(reader))
+                ).result_rows
+            }
+            checker = ChainChecker(differing)
             with reader.query_row_block_stream(
                 f"SELECT {', '.join(READ_COLUMNS)} FROM {table} "
                 "ORDER BY kafka_topic, kafka_partition, kafka_offset"
@@ -425,6 +431,19 @@ class AuditStore:
                 f"ClickHouse could not be read for verify: {error}"
             ) from error
         return VerifyReport(checker.reports)
+
+    def _derived_columns(self, reader: Client) -> dict[str, str]:
+        """auth_events columns derived from event_json, with their expressions."""
+        return dict(
+            reader.query(
+                "SELECT name, default_expression FROM system.columns "
+                "WHERE database = {db:String} AND table = 'auth_events' "
+                "AND default_kind = 'DEFAULT' "
+                "AND position(default_expression, 'event_json') > 0 "
+                "ORDER BY position",
+                parameters={"db": self.database},
+            ).result_rows
+        )
 
 
 def _lead(statement: str) -> str:
@@ -489,24 +508,12 @@ def _range_filter(
     return "(" + " OR ".join(clauses) + ")", {names[t]: t for t in topics}
 
 
-def _values(row: Row) -> list[Any]:
-    position = row.position
-    return [
-        *row.columns,
-        row.message_json,
-        position.topic,
-        position.partition,
-        position.offset,
-        position.timestamp,
-    ]
-
-
-def _token(spec: TableSpec, values: list[list[Any]], flat: int) -> str:
+def _token(spec: TableSpec, values: list[list[Any]]) -> str:
     """The insert's de-duplication token: its Kafka ranges per partition."""
-    # Values are [*flat columns, json, topic, partition, offset, timestamp, ...].
+    # Values are [json, topic, partition, offset, timestamp, ...] (see values_of).
     spans: dict[PartitionKey, list[int]] = {}
     for row in values:
-        topic, partition, offset = row[flat + 1], row[flat + 2], row[flat + 3]
+        topic, partition, offset = row[1], row[2], row[3]
         span = spans.setdefault((topic, partition), [offset, offset, 0])
         span[0], span[1], span[2] = (
             min(span[0], offset),

@@ -1,10 +1,10 @@
 """Recomputing the hash chains of auth_events: what `ledger verify` reports.
 
 Rows are read per Kafka partition in offset order. For each row the checker
-recomputes its chain hash from its own `prev_hash` and stored JSON, checks that
-`prev_hash` is the chain hash of the row before it, and checks that the flat
-columns still agree with the JSON they were derived from. The first problem of
-each partition is classified:
+recomputes its chain hash from its own `prev_hash` and stored JSON, and checks
+that `prev_hash` is the chain hash of the row before it. ClickHouse re-evaluates
+the DEFAULT expression of every flat column over the stored JSON to find columns
+that no longer agree with it. The first problem of each partition is classified:
 
 - altered: the row's JSON or a flat column no longer matches what was written;
 - gap: the row links to a hash that no stored row has, so the rows between
@@ -21,24 +21,37 @@ starting mid-way, which is what retention (TTL) produces.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
-from projections.rows import EVENT_COLUMNS, GENESIS_HASH, chain_link, event_columns
+from projections.rows import GENESIS_HASH, chain_link
 
 READ_COLUMNS = (
-    *EVENT_COLUMNS,
-    "event_json",
     "kafka_topic",
     "kafka_partition",
     "kafka_offset",
     "prev_hash",
     "chain_hash",
+    "event_json",
 )
+
+
+def column_check_sql(table: str, derived: Mapping[str, str]) -> str:
+    """A query for rows whose derived columns differ from their expressions.
+
+    `derived` maps each column to its DEFAULT expression over the JSON column;
+    the query returns (topic, partition, offset, [names of differing columns]).
+    """
+    same = [f"(`{name}` <=> ({expression}))" for name, expression in derived.items()]
+    names = [
+        f"if({check}, '', '{name}')" for check, name in zip(same, derived, strict=True)
+    ]
+    return (
+        "SELECT kafka_topic, kafka_partition, kafka_offset, "
+        f"arrayFilter(x -> x != '', [{', '.join(names)}]) "
+        f"FROM {table} WHERE NOT ({' AND '.join(same)})"
+    )
 
 
 @dataclass
@@ -112,28 +125,14 @@ class VerifyReport:
         return cls(partitions)
 
 
-def comparable(value: Any) -> Any:
-    """A column value in a form equal for what was written and what is read back."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, dict):
-        return tuple(sorted((str(k), comparable(v)) for k, v in value.items()))
-    if isinstance(value, list | tuple):
-        return tuple(comparable(item) for item in value)
-    return value
-
-
 class ChainChecker:
     """Checks rows of one table in (topic, partition, offset) order."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, differing: Mapping[tuple[str, int, int], list[str]] | None = None
+    ) -> None:
         self.reports: list[PartitionReport] = []
+        self._differing = differing or {}
         self._current: PartitionReport | None = None
         self._previous_offset: int | None = None
         self._previous_hash: str | None = None
@@ -172,7 +171,7 @@ class ChainChecker:
             if report.pending_link is None and report.problems == 1:
                 report.pending_link = (offset, prev_hash, self._previous_offset)
         else:
-            differing = _differing_columns(row, message_json)
+            differing = self._differing.get((topic, partition, offset))
             if differing:
                 self._problem(
                     report,
@@ -188,18 +187,6 @@ class ChainChecker:
         report.problems += 1
         if report.first_problem is None:
             report.first_problem = Finding(offset, kind, detail)
-
-
-def _differing_columns(row: dict[str, Any], message_json: bytes) -> list[str]:
-    try:
-        derived = event_columns(json.loads(message_json))
-    except ValueError:
-        return ["event_json"]
-    return [
-        name
-        for name, value in zip(EVENT_COLUMNS, derived, strict=True)
-        if comparable(value) != comparable(row[name])
-    ]
 
 
 def resolve_link(report: PartitionReport, linked_offsets: Iterable[int]) -> None:

@@ -2,24 +2,31 @@
 -- Kafka record, with the whole message in a JSON column.
 CREATE TABLE IF NOT EXISTS ${database}.alerts
 (
-    alert_id UUID,
-    detector LowCardinality(String),
-    category LowCardinality(String),
-    principal_id String,
-    session_id String,
-    severity LowCardinality(String),
-    severity_rank UInt8,
-    score Float64,
-    explanation String,
-    first_seen DateTime64(6, 'UTC'),
-    last_seen DateTime64(6, 'UTC'),
-    count UInt64,
     alert_json String CODEC(ZSTD(3)),
     kafka_topic LowCardinality(String),
     kafka_partition UInt32,
     kafka_offset UInt64,
     kafka_timestamp DateTime64(3, 'UTC'),
     ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+
+    alert_id UUID DEFAULT toUUIDOrZero(JSONExtractString(alert_json, 'alert_id')),
+    detector LowCardinality(String) DEFAULT JSONExtractString(alert_json, 'detector'),
+    category LowCardinality(String) DEFAULT JSONExtractString(alert_json, 'category'),
+    principal_id String DEFAULT JSONExtractString(alert_json, 'principal_id'),
+    session_id String DEFAULT JSONExtractString(alert_json, 'session_id'),
+    severity LowCardinality(String) DEFAULT JSONExtractString(alert_json, 'severity'),
+    severity_rank UInt8
+        DEFAULT indexOf(['info', 'low', 'medium', 'high', 'critical'], severity),
+    score Float64 DEFAULT JSONExtractFloat(alert_json, 'score'),
+    explanation String DEFAULT JSONExtractString(alert_json, 'explanation'),
+    first_seen DateTime64(6, 'UTC')
+        DEFAULT parseDateTime64BestEffortOrZero(
+            JSONExtractString(alert_json, 'first_seen'), 6, 'UTC'),
+    last_seen DateTime64(6, 'UTC')
+        DEFAULT parseDateTime64BestEffortOrZero(
+            JSONExtractString(alert_json, 'last_seen'), 6, 'UTC'),
+    count UInt64 DEFAULT JSONExtractUInt(alert_json, 'count'),
+
     PROJECTION by_position
     (
         SELECT kafka_topic, kafka_partition, kafka_offset
@@ -34,20 +41,24 @@ SETTINGS non_replicated_deduplication_window = ${dedup_window};
 
 CREATE TABLE IF NOT EXISTS ${database}.revocations
 (
-    session_id String,
-    principal_id String,
-    category LowCardinality(String),
-    command_id UUID,
-    cause LowCardinality(String),
-    reason String,
-    cascade_root String,
-    revoked_at DateTime64(6, 'UTC'),
     notice_json String CODEC(ZSTD(3)),
     kafka_topic LowCardinality(String),
     kafka_partition UInt32,
     kafka_offset UInt64,
     kafka_timestamp DateTime64(3, 'UTC'),
     ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+
+    session_id String DEFAULT JSONExtractString(notice_json, 'session_id'),
+    principal_id String DEFAULT JSONExtractString(notice_json, 'principal_id'),
+    category LowCardinality(String) DEFAULT JSONExtractString(notice_json, 'category'),
+    command_id UUID DEFAULT toUUIDOrZero(JSONExtractString(notice_json, 'command_id')),
+    cause LowCardinality(String) DEFAULT JSONExtractString(notice_json, 'cause'),
+    reason String DEFAULT JSONExtractString(notice_json, 'reason'),
+    cascade_root String DEFAULT JSONExtractString(notice_json, 'cascade_root'),
+    revoked_at DateTime64(6, 'UTC')
+        DEFAULT parseDateTime64BestEffortOrZero(
+            JSONExtractString(notice_json, 'revoked_at'), 6, 'UTC'),
+
     PROJECTION by_position
     (
         SELECT kafka_topic, kafka_partition, kafka_offset
