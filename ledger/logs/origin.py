@@ -46,7 +46,12 @@ def ip_address(value: object) -> str | None:
     """The address in canonical form, or None when `value` is not an IP address."""
     if _absent(value):
         return None
-    text = str(value).strip()
+    return _ip_address(str(value).strip())
+
+
+@lru_cache(maxsize=65_536)
+def _ip_address(text: str) -> str | None:
+    # Parsing costs microseconds and source addresses repeat a lot.
     # "1.2.3.4:5678" and "[::1]:80" carry a port.
     if text.count(":") == 1 and "." in text:
         text = text.split(":", 1)[0]

@@ -201,16 +201,21 @@ class _Mapper:
         if self.month is not None and line.month < self.month:
             self.year += 1
         self.month = line.month
+        hour, minute, second = (int(part) for part in line.time.split(":"))
         try:
-            naive = datetime.strptime(
-                f"{self.year}-{line.month:02d}-{line.day:02d} {line.time}",
-                "%Y-%m-%d %H:%M:%S",
+            return datetime(
+                self.year,
+                line.month,
+                line.day,
+                hour,
+                minute,
+                second,
+                tzinfo=self.options.timezone,
             )
         except ValueError as error:
             raise RecordRejected(
-                f"{line.month}/{line.day} {line.time} is not a date in {self.year}"
+                f"{line.month}/{line.day} {line.time} is not a time in {self.year}"
             ) from error
-        return naive.replace(tzinfo=self.options.timezone)
 
     def _sshd(
         self, context: RecordContext, line: SyslogLine, at: datetime
