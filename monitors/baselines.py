@@ -89,9 +89,11 @@ class RateBuckets(BaseModel):
 
     def counts_with(self, at: float, refresh: bool) -> tuple[int, int]:
         """(events, refreshes) in `at`'s bucket once the event at `at` is counted."""
-        # A late event counts in the open bucket: closed buckets never reopen.
-        if self.index is None or self.position(at) > self.index:
+        index = self.position(at)
+        if self.index is None or index > self.index:
             return 1, int(refresh)
+        if index < self.index:
+            return 0, 0  # a late event: closed buckets never reopen
         return self.events + 1, self.refreshes + int(refresh)
 
     def add(self, at: float, refresh: bool) -> None:
@@ -104,6 +106,8 @@ class RateBuckets(BaseModel):
                 self.busy.update(self.events)
                 self.refresh_busy.update(self.refreshes)
             self.index, self.events, self.refreshes = index, 0, 0
+        elif index < self.index:
+            return
         self.events += 1
         self.refreshes += int(refresh)
 

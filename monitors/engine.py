@@ -47,6 +47,7 @@ from schemas import (
     AuthenticationFailed,
     AuthEvent,
     FailureReason,
+    HeartbeatReceived,
     RevokeSession,
     SessionCategory,
 )
@@ -102,9 +103,11 @@ class MonitorEngine:
         # 1. Judge against the past only.
         features = extract(event, baseline, source, self.policy)
         model = vector = learned = None
-        if rules.learned.enabled:
+        if rules.learned.enabled and not isinstance(event, HeartbeatReceived):
             model = self.store.model(category) or CategoryModel(
-                category, rules.learned.quantile
+                category,
+                rules.learned.quantile,
+                calibrate_after=rules.learned.warmup_events // 2,
             )
             vector = features.vector(baseline)
             learned = model.score(vector)

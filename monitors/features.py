@@ -93,6 +93,23 @@ def _is_new(value: str | None, known: KnownValues) -> bool | None:
     return value not in known
 
 
+VECTOR_LIMITS: dict[str, tuple[float, float]] = {
+    "hour_sin": (-1.0, 1.0),
+    "hour_cos": (-1.0, 1.0),
+    "weekend": (0.0, 1.0),
+    "rate_ratio": (0.0, math.log1p(20.0)),
+    "per_minute": (0.0, math.log1p(20_000.0)),
+    "failure": (0.0, 1.0),
+    "denied": (0.0, 1.0),
+    "new_network": (0.0, 1.0),
+    "new_place": (0.0, 1.0),
+    "new_device": (0.0, 1.0),
+    "programmatic": (0.0, 1.0),
+    "gap": (0.0, math.log1p(7 * DAY_SECONDS)),
+}
+"""The range of each number of `Features.vector()`; values beyond are clipped."""
+
+
 @dataclass(frozen=True, slots=True)
 class Features:
     """One event against its principal's (and source address's) past."""
@@ -133,11 +150,11 @@ class Features:
         return self.travel_km / max(self.travel_hours, 1 / 60)
 
     def vector(self, baseline: PrincipalBaseline) -> dict[str, float]:
-        """Numbers for the learned detector: time of day, rate, failures, novelty."""
+        """Numbers for the learned detector, each scaled into [0, 1] by its limits."""
         angle = 2 * math.pi * (self.at % DAY_SECONDS) / DAY_SECONDS
         busy = baseline.rate.busy
         usual = busy.mean if busy.count else float(self.bucket_events)
-        return {
+        raw = {
             "hour_sin": math.sin(angle),
             "hour_cos": math.cos(angle),
             "weekend": 1.0 if self.hour_of_week >= 120 else 0.0,
@@ -151,6 +168,13 @@ class Features:
             "programmatic": 1.0 if self.user_agent == "programmatic" else 0.0,
             "gap": math.log1p(self.gap_seconds or 0.0),
         }
+        # Fixed limits, not a running scaler: a scale that moves with the data
+        # would move every past projection with it.
+        scaled = {}
+        for name, value in raw.items():
+            low, high = VECTOR_LIMITS[name]
+            scaled[name] = min(max((value - low) / (high - low), 0.0), 1.0)
+        return scaled
 
 
 def _login_hour_share(baseline: PrincipalBaseline, how: int) -> float | None:

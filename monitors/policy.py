@@ -46,9 +46,10 @@ class LearnedPolicy(MonitorSection):
 
     enabled: bool = Field(True, description="Run the learned detector at all.")
     warmup_events: int = Field(
-        2000,
+        10_000,
         ge=0,
-        description="Events the model learns from before any of its scores alerts.",
+        description="Events the model learns from before any of its scores alerts; "
+        "the score quantile is calibrated on the second half of them and after.",
     )
     quantile: float = Field(
         0.999,
@@ -58,10 +59,10 @@ class LearnedPolicy(MonitorSection):
         "category's past scores.",
     )
     min_score: float = Field(
-        0.8,
-        ge=0,
-        le=1,
-        description="A score alerts only when also at least this high.",
+        8.0,
+        description="A score alerts only when also at least this high (LODA's "
+        "score: the average negative log density of the event's projections; "
+        "normal traffic scores about -2).",
     )
 
 
@@ -85,6 +86,12 @@ class CategoryMonitors(MonitorSection):
     )
     max_events_per_minute: float = Field(
         120.0, gt=0, description="Rate limit per principal, events per minute."
+    )
+    token_expiry_grace: timedelta = Field(
+        timedelta(seconds=60),
+        ge=timedelta(0),
+        description="Access this soon after the token's expiry is clock skew, not "
+        "use of an expired token.",
     )
     revoke_at: Severity | None = Field(
         None,

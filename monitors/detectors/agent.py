@@ -16,7 +16,8 @@ suspicious for an agent is a change in *what* it does or *where from*:
   One novelty is medium (a deployment to a new region looks the same), two or
   more at once is high.
 - `use_after_end`: activity on a session after it ended, expired or was revoked
-  (high after revocation), or with a token past its expiry. It applies to every
+  (high after revocation), or with a token past its expiry (and
+  `token_expiry_grace`). It applies to every
   category: a replayed cookie is as telling as a replayed agent token.
 - `agent_refresh_storm`: token refreshes in one bucket far beyond the agent's
   usual refreshes per busy bucket (and at least `refresh_storm_min`).
@@ -216,7 +217,12 @@ class UseAfterEnd:
                 ),
             )
         expires = context.token_expires_at
-        if isinstance(event, AccessRecorded) and expires is not None and at > expires:
+        grace = observation.rules.token_expiry_grace
+        if (
+            isinstance(event, AccessRecorded)
+            and expires is not None
+            and at > expires + grace
+        ):
             late = (at - expires).total_seconds()
             return Finding(
                 detector=self.name,
