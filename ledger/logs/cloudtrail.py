@@ -313,9 +313,12 @@ def _token(
                 identifier(role_arn or caller.principal.id, "assumedRoleUser.arn"),
                 PrincipalKind.SERVICE_ACCOUNT,
             )
+            # The person a chained role session still acts for, else the caller.
+            acted_for = caller.delegation.subject if caller.delegation else None
             person = identifier(
                 request.get("sourceIdentity")
                 or _source_identity(event)
+                or acted_for
                 or caller.principal.id,
                 "sourceIdentity",
             )

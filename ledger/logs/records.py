@@ -28,6 +28,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import count
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ RecordBody = dict[str, Any] | str
 """A record as read: a JSON object or CSV row, or a line or block of text."""
 
 EVTX_MAGIC = b"ElfFile\x00"
+UTF8_BOM = b"\xef\xbb\xbf"
 _RENDERED_EVENT_START = re.compile(r"^\d{2}/\d{2}/\d{4} \d{1,2}:\d{2}:\d{2} [AP]M$")
 _MAX_DEFECT_ORIGINAL = 512 * 1024
 
@@ -76,7 +78,7 @@ def read_records(path: Path) -> Iterator[SourceRecord]:
         yield from _evtx_records(path, identities)
     elif path.suffix.lower() == ".csv":
         yield from _csv_records(path, identities)
-    elif head.lstrip()[:1] in (b"{", b"["):
+    elif head.removeprefix(UTF8_BOM).lstrip()[:1] in (b"{", b"["):
         yield from _json_records(path, identities)
     elif _starts_rendered_event(head):
         yield from _rendered_event_records(path, identities)
@@ -109,7 +111,24 @@ def _evtx_records(path: Path, identities: _Identities) -> Iterator[SourceRecord]
     from evtx import PyEvtxParser
 
     size = path.stat().st_size
-    for index, raw in enumerate(PyEvtxParser(str(path)).records_json()):
+    records = iter(PyEvtxParser(str(path)).records_json())
+    for index in count():
+        try:
+            raw = next(records)
+        except StopIteration:
+            return
+        except (RuntimeError, OSError, ValueError) as error:
+            # A corrupt chunk ends the parser's iteration; say so and stop.
+            yield SourceRecord(
+                path,
+                index,
+                "",
+                b"",
+                identities.of(f"{path.name}:{index}:unreadable".encode()),
+                size,
+                defect=f"EVTX record unreadable: {error}",
+            )
+            return
         original = raw["data"].encode("utf-8")
         try:
             body = json.loads(original)
@@ -142,13 +161,13 @@ def _counted_lines(handle: Iterable[bytes], consumed: list[int]) -> Iterator[str
 
 def _json_records(path: Path, identities: _Identities) -> Iterator[SourceRecord]:
     with path.open("rb") as handle:
-        first = handle.readline()
+        first = handle.readline().removeprefix(UTF8_BOM)
         more = any(line.strip() for line in _peek(handle))
     if more and _parses(first):
         yield from _json_line_records(path, identities)
         return
 
-    text = path.read_bytes()
+    text = path.read_bytes().removeprefix(UTF8_BOM)
     size = len(text)
     try:
         document = json.loads(text)
@@ -177,8 +196,8 @@ def _json_records(path: Path, identities: _Identities) -> Iterator[SourceRecord]
 
 
 def _peek(handle: Iterable[bytes], lines: int = 50) -> Iterator[bytes]:
-    for count, line in enumerate(handle):
-        if count >= lines:
+    for seen, line in enumerate(handle):
+        if seen >= lines:
             return
         yield line
 
@@ -206,6 +225,8 @@ def _json_line_records(path: Path, identities: _Identities) -> Iterator[SourceRe
         for number, raw in enumerate(handle, start=1):
             consumed += len(raw)
             line = raw.rstrip(b"\r\n")
+            if number == 1:
+                line = line.removeprefix(UTF8_BOM)
             if not line.strip():
                 continue
             try:

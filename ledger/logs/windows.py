@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -318,13 +319,7 @@ def _subject(
 
 
 def _with_label(subject: Subject, key: str, value: str) -> Subject:
-    return Subject(
-        session_id=subject.session_id,
-        category=subject.category,
-        principal=subject.principal,
-        source=subject.source,
-        labels={**subject.labels, key: value},
-    )
+    return replace(subject, labels={**subject.labels, key: value})
 
 
 def _kind(name: str, category: SessionCategory) -> PrincipalKind:

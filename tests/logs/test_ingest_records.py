@@ -101,3 +101,13 @@ def test_records_repeated_line_in_one_file_gives_distinct_event_ids(tmp_path) ->
 
     assert len(ids) == 2
     assert len(set(ids)) == 2
+
+
+def test_records_json_lines_with_byte_order_mark_read_as_json(tmp_path) -> None:
+    path = tmp_path / "okta.jsonl"
+    lines = [json.dumps(okta_start("u-1")), json.dumps(okta_start("u-2"))]
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode() + b"\n")
+
+    outcomes = list(ingest_file(path, "auto", IngestOptions()))
+
+    assert [len(outcome.events) for outcome in outcomes] == [1, 1]
