@@ -6,8 +6,11 @@ written to ClickHouse in batches, once each, with a per-partition hash chain tha
 trails. Analysts query the store read-only with `ledger query`.
 
 - `projections.clickhouse`: the connection, the versioned migrations, SQL text.
-- `projections.rows`: events to table rows, and the hash chain; no I/O.
-- `projections.store`: the writer and reader over one ClickHouse client.
+- `projections.messages`: Kafka records to rows, validated as the ledger does.
+- `projections.rows`: rows and the hash chain; no I/O.
+- `projections.store`: de-duplicated, chained writes; queries; verification.
 - `projections.readonly`: the read-only guard for analyst statements, and reports.
 - `projections.audit`: the Faust component that runs the writer in the worker.
+
+Design decisions and known limits: docs/audit-projection.md.
 """
