@@ -400,11 +400,14 @@ class AuditStore:
         reader = self.open_reader()
         table = f"`{self.database}`.auth_events"
         try:
+            derived = self._derived_columns(reader)
             differing = {
                 (topic, partition, offset): names
-                for topic, partition, offset, names in reader.query(
-                    column_check_sql(table, self._derived_columns(reader))
-                ).result_rows
+                for topic, partition, offset, names in (
+                    reader.query(column_check_sql(table, derived)).result_rows
+                    if derived
+                    else ()
+                )
             }
             checker = ChainChecker(differing)
             with reader.query_row_block_stream(
