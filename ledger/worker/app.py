@@ -101,6 +101,7 @@ def build_worker(
 def default_components() -> list[Component]:
     """Every component of a full worker, in installation order."""
     from ledger.worker import clock, ingest_api, projection, sessions_api, web
+    from projections import audit
 
     return [
         projection.install,
@@ -108,4 +109,5 @@ def default_components() -> list[Component]:
         web.install,
         ingest_api.install,
         sessions_api.install,
+        audit.install,
     ]
