@@ -9,7 +9,17 @@ import logging
 
 import typer
 
-from ledger.cli import audit, events, ingest, kafka, schemas, sessions, simulate, worker
+from ledger.cli import (
+    audit,
+    events,
+    ingest,
+    kafka,
+    lag,
+    schemas,
+    sessions,
+    simulate,
+    worker,
+)
 
 app = typer.Typer(
     name="ledger",
@@ -26,6 +36,7 @@ app.command("verify")(audit.verify)
 app.command("ingest")(ingest.ingest)
 app.add_typer(sessions.app, name="sessions")
 app.command("worker")(worker.run_worker)
+app.command("lag")(lag.lag)
 app.command("simulate")(simulate.simulate)
 
 
