@@ -299,6 +299,11 @@ class SessionRevoked(Event):
     cascade_root: Identifier = Field(
         description="The session the revocation was aimed at; itself unless cascaded."
     )
+    cascade: bool = Field(
+        True,
+        description="Whether the sessions started below this one are revoked with "
+        "it; delegates (hybrids acting for it) always are.",
+    )
     violation: ViolationKind | None = Field(
         None,
         description="The violation that made the ledger revoke by policy, if any.",

@@ -178,6 +178,11 @@ class SessionView(Message):
     heartbeat_deadline: UtcDatetime | None = None
     refresh_count: int = Field(0, ge=0)
     violations: tuple[Violation, ...] = ()
+    revocation_cause: RevocationCause | None = None
+    revocation_command_id: UUID | None = None
+    cascade_root: Identifier | None = Field(
+        None, description="The session whose revocation revoked this one."
+    )
 
 
 class ValidityAnswer(Message):
