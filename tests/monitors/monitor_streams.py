@@ -87,7 +87,8 @@ def user_event(model: type, at: datetime, **changes: Any) -> Any:
 def agent_started(at: datetime, **changes: Any) -> SessionStarted:
     """The document agent's session starts."""
     return example(
-        SessionStarted, event_id=uuid4(), occurred_at=at, source=CLOUD, **changes
+        SessionStarted,
+        **{"event_id": uuid4(), "occurred_at": at, "source": CLOUD, **changes},
     )
 
 
