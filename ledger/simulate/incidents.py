@@ -120,6 +120,7 @@ class _Injector:
         self.sim = simulation
         self.rng = Random(f"{simulation.scenario.seed}/incidents")
         self.used: set[str] = set()
+        self.reuses = 0
         self.humans = {human.id: human for human in simulation.population.humans}
         self.agents = {agent.id: agent for agent in simulation.population.agents}
 
@@ -427,7 +428,9 @@ class _Injector:
 
     def token_reuse(self, incident_id: str) -> Incident:
         sim = self.sim
-        after_end = self.rng.random() < 0.7
+        # Alternate the variants, so that two incidents show both.
+        self.reuses += 1
+        after_end = self.reuses % 2 == 1
         endings = ("logout", "completed") if after_end else ("idle", "crashed")
         candidates = [
             plan

@@ -146,10 +146,6 @@ class Population:
     agents: list[Agent] = field(default_factory=list)
     assistants: list[Assistant] = field(default_factory=list)
 
-    def agents_of_type(self, agent_type: str) -> list[Agent]:
-        """The agents of one type, in population order."""
-        return [agent for agent in self.agents if agent.agent_type == agent_type]
-
 
 def build_population(scenario: Scenario) -> Population:
     """Draw the organisation of a scenario from its seed."""
@@ -159,6 +155,7 @@ def build_population(scenario: Scenario) -> Population:
     for _ in range(scenario.humans):
         population.humans.append(draw_human(rng, scenario, taken))
     population.agents = _draw_agents(rng, scenario, population.humans)
+    # Assistants go to distinct people: each acts for one user.
     users = rng.sample(population.humans, scenario.hybrids)
     for index, user in enumerate(users, start=1):
         population.assistants.append(_draw_assistant(rng, index, user))
@@ -249,10 +246,17 @@ def _draw_agents(rng: Random, scenario: Scenario, humans: list[Human]) -> list[A
     for agent_type, count in counts.items():
         for number in range(1, count + 1):
             owner = rng.choice(humans)
-            agents.append(_draw_agent(rng, agent_type, number, owner, scenario))
+            agents.append(_draw_agent(rng, agent_type, number, owner))
     orchestrators = [a for a in agents if a.agent_type == "orchestrator"]
     workers = [a for a in agents if a.agent_type == "worker"]
-    return _assign_workers(agents, orchestrators, workers)
+    agents = _assign_workers(agents, orchestrators, workers)
+    if not any(agent.flaky for agent in agents):
+        # Every organisation has at least one agent that crashes now and then.
+        for index, agent in enumerate(agents):
+            if agent.agent_type in ("etl", "document_processor"):
+                agents[index] = replace(agent, flaky=True)
+                break
+    return agents
 
 
 def agent_counts(total: int) -> dict[str, int]:
@@ -278,9 +282,7 @@ def agent_counts(total: int) -> dict[str, int]:
     return counts
 
 
-def _draw_agent(
-    rng: Random, agent_type: str, number: int, owner: Human, scenario: Scenario
-) -> Agent:
+def _draw_agent(rng: Random, agent_type: str, number: int, owner: Human) -> Agent:
     team = owner.role.split("-")[0]
     regions = _regions_near(rng, owner.home, 2 if rng.random() < 0.3 else 1)
     labels = {"env": "prod", "team": team}
@@ -395,7 +397,6 @@ def _assign_workers(
         boss = orchestrators[index % len(orchestrators)]
         crew[boss.id].append(worker.id)
         boss_of[worker.id] = boss
-    flaky_seen = any(agent.flaky for agent in agents)
     result = []
     for agent in agents:
         if agent.agent_type == "orchestrator":
@@ -413,12 +414,6 @@ def _assign_workers(
                 ),
             )
         result.append(agent)
-    if not flaky_seen:
-        # Every organisation has at least one agent that crashes now and then.
-        for index, agent in enumerate(result):
-            if agent.agent_type in ("etl", "document_processor"):
-                result[index] = replace(agent, flaky=True)
-                break
     return result
 
 
