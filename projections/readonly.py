@@ -210,6 +210,11 @@ class Report:
 
 BUSINESS_HOURS = "08:00-18:00 UTC, Monday to Friday"
 
+OUTSIDE_BUSINESS_HOURS = (
+    "(toHour(hour) < 8 OR toHour(hour) >= 18 OR toDayOfWeek(hour) >= 6)"
+)
+"""SQL condition on an `hour` column that holds outside `BUSINESS_HOURS`."""
+
 REPORTS: dict[str, Report] = {
     report.name: report
     for report in (
@@ -229,7 +234,7 @@ REPORTS: dict[str, Report] = {
         Report(
             "agent-off-hours",
             f"Agent activity outside business hours ({BUSINESS_HOURS}) by principal",
-            """
+            f"""
             SELECT principal_id, any(principal_kind) AS principal_kind,
                    sum(events) AS events, sum(failures) AS failures,
                    uniqMerge(sessions) AS sessions,
@@ -237,7 +242,7 @@ REPORTS: dict[str, Report] = {
                    min(hour) AS first_hour, max(hour) AS last_hour
             FROM activity_hourly
             WHERE category = 'agent'
-              AND (toHour(hour) < 8 OR toHour(hour) >= 18 OR toDayOfWeek(hour) >= 6)
+              AND {OUTSIDE_BUSINESS_HOURS}
             GROUP BY principal_id
             HAVING events > 0
             ORDER BY events DESC, principal_id

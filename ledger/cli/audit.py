@@ -61,7 +61,7 @@ def query(
             body: dict[str, Any] = {"report": report_name, "limit": limit}
         else:
             body = {"sql": sql, "limit": limit}
-        answer = _ask_worker(settings, "/audit/query", body)
+        answer = ask_worker(settings, "/audit/query", body)
         if answer is not None:
             result = QueryResult.from_dict(answer)
         else:
@@ -90,7 +90,7 @@ def verify(
     """Recompute the hash chains of the audit store; exit 1 if any row was tampered."""
     settings = LedgerSettings()
     try:
-        answer = _ask_worker(settings, "/audit/verify", {}, timeout=3600.0)
+        answer = ask_worker(settings, "/audit/verify", {}, timeout=3600.0)
         if answer is not None:
             verdict = VerifyReport.from_dict(answer)
         else:
@@ -115,7 +115,7 @@ def _locally(settings: LedgerSettings, read: Any) -> Any:
         store.close()
 
 
-def _ask_worker(
+def ask_worker(
     settings: LedgerSettings, path: str, body: dict[str, Any], timeout: float = 300.0
 ) -> dict[str, Any] | None:
     """The worker's JSON answer, or None when no worker serves the audit pages."""
