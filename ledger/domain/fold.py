@@ -17,11 +17,13 @@ Decisions:
   expiry is still on its way back through the ledger: it is recorded as
   `use_after_end` and moves no deadline, so a late heartbeat or access cannot
   revive a session whose time has run out.
-- A session that ends, expires or is revoked expires each of its children and
-  delegates with reason `parent`; those expiries are keyed by the child, so the
+- A session that ends or expires expires each of its children and delegates
+  with reason `parent`; one that is revoked revokes them (cause `cascade`, see
+  `ledger.domain.revocation`). Those events are keyed by the child, so the
   cascade follows the links wherever the partitions are, transitively.
 - A child or delegate's start appends `session.child_linked` keyed by the parent.
-  A link that reaches a parent already over expires the child at once. A
+  A link that reaches a parent already over ends the child at once (revoked
+  if the parent was revoked, otherwise expired). A
   delegate (hybrid) whose scopes exceed its user session's, or whose user session
   the ledger has never seen, is refused: revoked by policy with the violation
   `scope_beyond_subject`, as RFC 8693 refuses an exchange asking for more scope
@@ -51,6 +53,7 @@ from ledger.domain.lifecycle import (
     idle_deadline,
 )
 from ledger.domain.records import VIOLATIONS_KEPT, ChildLink, SessionRecord
+from ledger.domain.revocation import below_closed_parent, mark_of, revoked_below
 from ledger.domain.scopes import allows, beyond
 from ledger.policy import Policy
 from schemas import (
@@ -349,9 +352,11 @@ def _revoked(
 ) -> Folded:
     if record is None or not record.active:
         return record, NO_EFFECTS
-    finished, cascade = _finish(
+    finished, _ = _finish(
         record, SessionStatus.REVOKED, event.reason, event.occurred_at
     )
+    finished = finished.model_copy(update={"revocation": mark_of(event)})
+    cascade = revoked_below(finished, event.occurred_at)
     if event.violation is not None:
         violation = Violation(
             kind=event.violation,
@@ -399,7 +404,8 @@ def _linked(
     if not record.active:
         # The parent is over already: the child cannot outlive it.
         over_at = record.ended_at or event.occurred_at
-        return linked, (expired_with_parent(record, child, over_at),)
+        follow = below_closed_parent(record, child, over_at)
+        return linked, NO_EFFECTS if follow is None else (follow,)
     if delegate:
         excess = beyond(record.scopes, event.child_scopes)
         if excess:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
@@ -12,6 +13,7 @@ from schemas import (
     LinkKind,
     Principal,
     PrincipalKind,
+    RevocationCause,
     Scope,
     SessionCategory,
     SessionStatus,
@@ -33,6 +35,19 @@ class ChildLink(BaseModel):
     # Enough of the child's identity to address derived events to it.
     principal_id: str
     principal_kind: PrincipalKind
+
+
+class RevocationMark(BaseModel):
+    """Why a revoked session was revoked, as its `session.revoked` said."""
+
+    model_config = ConfigDict(frozen=True)
+
+    command_id: UUID
+    cause: RevocationCause
+    requester: str
+    cascade_root: str
+    # Whether sessions started below this one go with it (delegates always do).
+    cascade: bool = True
 
 
 class SessionRecord(BaseModel):
@@ -74,6 +89,7 @@ class SessionRecord(BaseModel):
     expiry_pending: datetime | None = None
     violations: tuple[Violation, ...] = ()
     violation_count: int = 0
+    revocation: RevocationMark | None = None
 
     @property
     def active(self) -> bool:

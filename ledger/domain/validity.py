@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from ledger.domain.lifecycle import first_deadline
 from ledger.domain.records import SessionRecord
+from ledger.domain.revocation import FLOOR_REASON, under_floor
 from ledger.policy import Policy
 from schemas import Health, SessionView, ValidityAnswer
 
@@ -47,9 +48,18 @@ def refresh_after(record: SessionRecord, policy: Policy) -> datetime | None:
 
 
 def validity(
-    session_id: str, record: SessionRecord | None, now: datetime, policy: Policy
+    session_id: str,
+    record: SessionRecord | None,
+    now: datetime,
+    policy: Policy,
+    floor: datetime | None = None,
 ) -> ValidityAnswer:
-    """Whether the session may be used at `now`, with its grant and deadlines."""
+    """Whether the session may be used at `now`, with its grant and deadlines.
+
+    `floor` is the emergency not-before time of the session's category: a session
+    that started at or before it is inactive (`revoked:emergency`) even while its
+    own revocation is still on its way through the ledger.
+    """
     if record is None:
         return ValidityAnswer(
             session_id=session_id,
@@ -67,6 +77,8 @@ def validity(
             f"{first[1].value} deadline passed at {first[0].isoformat()}; "
             "expiry pending"
         )
+    if active and under_floor(record, floor):
+        active, reason = False, FLOOR_REASON
     return ValidityAnswer(
         session_id=record.session_id,
         active=active,
@@ -83,6 +95,7 @@ def validity(
 
 def session_view(record: SessionRecord) -> SessionView:
     """The public view of a record."""
+    mark = record.revocation
     return SessionView(
         session_id=record.session_id,
         category=record.category,
@@ -104,4 +117,7 @@ def session_view(record: SessionRecord) -> SessionView:
         heartbeat_deadline=record.heartbeat_deadline,
         refresh_count=record.refresh_count,
         violations=record.violations,
+        revocation_cause=mark.cause if mark else None,
+        revocation_command_id=mark.command_id if mark else None,
+        cascade_root=mark.cascade_root if mark else None,
     )
