@@ -79,6 +79,8 @@ class SessionProjection:
         )
         if folded is not None and folded is not record:
             tables.put(key, folded)
+            for listener in tables.listeners:
+                listener(record, folded, parsed)
         for effect in effects:
             self.append(effect)
         # A producer's clock running ahead cannot pull expiries forward past the

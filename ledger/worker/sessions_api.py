@@ -16,7 +16,9 @@ enforcement points are given the reader credential.
   a replay with the live tables; 503 while tables recover.
 
 Validity is judged at the partition's watermark, the event time the ledger has
-reached there; with wall-clock ticks on, at the wall clock if that is later.
+reached there; with wall-clock ticks on, at the wall clock if that is later. A
+session under its category's emergency floor is inactive (`revoked:emergency`)
+from the moment this worker has the floor (see `ledger.worker.revocation`).
 """
 
 from __future__ import annotations
@@ -62,7 +64,9 @@ def install(worker: LedgerWorker) -> None:
 
     def answer(session_id: str) -> tuple[ValidityAnswer, SessionRecord | None]:
         record = tables.get(session_id.encode())
-        return validity(session_id, record, judged_at(record), policy), record
+        floor = tables.floors.get(record.category) if record is not None else None
+        found = validity(session_id, record, judged_at(record), policy, floor)
+        return found, record
 
     def unavailable(view: View) -> Response:
         return view.json(

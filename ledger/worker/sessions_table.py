@@ -8,6 +8,10 @@
 - The expiry index (one `DeadlineIndex` per active partition) lives in memory and
   is rebuilt from the table whenever recovery completes; each record carries its
   partition for that.
+- `listeners` are called after every fold that changed a record, with the record
+  before, the record after and the event; the revocation engine publishes
+  notices and alerts from there. `floors` holds the emergency not-before time of
+  each category, which validity answers apply.
 
 Faust writes a table's changelog to the partition of the event being processed.
 Every write here is made while processing an event of the same partition as the
@@ -19,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 import weakref
+from collections.abc import Callable
 from datetime import datetime
 
 import faust
@@ -27,8 +32,11 @@ from ledger.domain.deadlines import DeadlineIndex
 from ledger.domain.lifecycle import next_expiry
 from ledger.domain.records import SessionRecord
 from ledger.worker.app import LedgerWorker
+from schemas import AuthEvent, SessionCategory
 
 logger = logging.getLogger(__name__)
+
+FoldListener = Callable[[SessionRecord | None, SessionRecord, AuthEvent], None]
 
 _TABLES: weakref.WeakKeyDictionary[faust.App, SessionTables] = (
     weakref.WeakKeyDictionary()
@@ -74,6 +82,8 @@ class SessionTables:
         self.indexes: dict[int, DeadlineIndex] = {}
         self.marks: dict[int, datetime] = {}
         self.recovered = False
+        self.listeners: list[FoldListener] = []
+        self.floors: dict[SessionCategory, datetime] = {}
         self.sessions.on_recover(self.rebuild)
 
     @property
