@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -150,6 +151,19 @@ class LedgerSettings(BaseSettings):
         True,
         description="Append the ledger's own decisions (expiries, links, ends) and "
         "ticks; off for a verification replay that must append nothing.",
+    )
+    revocation_notice_format: Literal["ledger", "caep", "both"] = Field(
+        "ledger",
+        description="How revocation notices are written to session.revocations: "
+        "the ledger's JSON, an unsigned CAEP session-revoked SET, or both.",
+    )
+    revocation_caep_issuer: str = Field(
+        "urn:session-ledger",
+        description="The `iss` of CAEP session-revoked notices.",
+    )
+    revocation_caep_audience: str | None = Field(
+        None,
+        description="The `aud` of CAEP session-revoked notices; unset leaves it out.",
     )
     worker_url: str | None = Field(
         None,
