@@ -147,6 +147,12 @@ class LedgerSettings(BaseSettings):
         description="Send wall-clock ticks; off for simulations and replays that "
         "send their own event-time ticks.",
     )
+    monitor_model_every: int = Field(
+        500,
+        ge=1,
+        description="Events between writes of a monitor's learned model to its "
+        "table; a crash loses at most that much of the model's learning.",
+    )
     append_derived: bool = Field(
         True,
         description="Append the ledger's own decisions (expiries, links, ends) and "

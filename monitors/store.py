@@ -15,13 +15,16 @@ so that the state survives restarts.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import MutableMapping
 from typing import Protocol
 
-from monitors.baselines import PrincipalBaseline, SourceBaseline
+from monitors.baselines import BaselineUnreadable, PrincipalBaseline, SourceBaseline
 from monitors.context import SessionContext
 from monitors.detectors.learned import CategoryModel
 from schemas import SessionCategory
+
+logger = logging.getLogger(__name__)
 
 
 class MonitorStore(Protocol):
@@ -102,8 +105,12 @@ class EncodedStore:
     truth. Models are large (about 11 kB) and change with every event, so they
     are kept live in memory and written out every `model_every` saves: after a
     crash, a model has lost at most that many events of learning, which only
-    delays its calibration a little. `model_scope` tells models apart that share
-    a category, such as one per partition in the worker.
+    delays its calibration a little. `scope` tells apart the models and source
+    baselines of different partitions in the worker, where a key must only ever
+    be written from one partition.
+
+    Stored bytes that cannot be read (a corrupt or newer record) are logged and
+    replaced by a fresh baseline, which starts its warm-up again.
     """
 
     def __init__(
@@ -119,26 +126,43 @@ class EncodedStore:
         self.models = models
         self.contexts = contexts
         self.model_every = model_every
-        self.model_scope = ""
+        self.scope = ""
         self._live_models: dict[bytes, CategoryModel] = {}
         self._unsaved: dict[bytes, int] = {}
 
     def _model_key(self, category: SessionCategory) -> bytes:
-        return f"{category.value}@{self.model_scope}".encode()
+        return f"{category.value}@{self.scope}".encode()
+
+    def _source_key(self, address: str) -> bytes:
+        return f"{self.scope}/{address}".encode()
 
     def principal(self, key: str) -> PrincipalBaseline | None:
         raw = self.principals.get(key.encode())
-        return None if raw is None else PrincipalBaseline.from_bytes(raw)
+        if raw is None:
+            return None
+        try:
+            return PrincipalBaseline.from_bytes(raw)
+        except BaselineUnreadable as error:
+            logger.warning(
+                "%s; %s starts a fresh baseline and warms up again", error, key
+            )
+            return None
 
     def save_principal(self, key: str, baseline: PrincipalBaseline) -> None:
         self.principals[key.encode()] = baseline.to_bytes()
 
     def source(self, address: str) -> SourceBaseline | None:
-        raw = self.sources.get(address.encode())
-        return None if raw is None else SourceBaseline.from_bytes(raw)
+        raw = self.sources.get(self._source_key(address))
+        if raw is None:
+            return None
+        try:
+            return SourceBaseline.from_bytes(raw)
+        except BaselineUnreadable as error:
+            logger.warning("%s; address %s starts a fresh baseline", error, address)
+            return None
 
     def save_source(self, address: str, baseline: SourceBaseline) -> None:
-        self.sources[address.encode()] = baseline.to_bytes()
+        self.sources[self._source_key(address)] = baseline.to_bytes()
 
     def model(self, category: SessionCategory) -> CategoryModel | None:
         key = self._model_key(category)
@@ -147,7 +171,12 @@ class EncodedStore:
             raw = self.models.get(key)
             if raw is None:
                 return None
-            live = self._live_models[key] = CategoryModel.from_bytes(raw)
+            try:
+                live = CategoryModel.from_bytes(raw)
+            except BaselineUnreadable as error:
+                logger.warning("%s; the %s model starts again", error, category.value)
+                return None
+            self._live_models[key] = live
         return live
 
     def save_model(self, category: SessionCategory, model: CategoryModel) -> None:

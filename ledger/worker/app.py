@@ -101,6 +101,7 @@ def build_worker(
 def default_components() -> list[Component]:
     """Every component of a full worker, in installation order."""
     from ledger.worker import clock, ingest_api, projection, sessions_api, web
+    from monitors import worker as monitors
     from projections import audit
 
     return [
@@ -110,4 +111,5 @@ def default_components() -> list[Component]:
         ingest_api.install,
         sessions_api.install,
         audit.install,
+        monitors.install,
     ]

@@ -49,7 +49,7 @@ def encoded_copy(store: MemoryStore) -> EncodedStore:
     """The state of `store`, written out as bytes and nothing else."""
     return EncodedStore(
         principals={k.encode(): b.to_bytes() for k, b in store.principals.items()},
-        sources={k.encode(): b.to_bytes() for k, b in store.sources.items()},
+        sources={f"/{k}".encode(): b.to_bytes() for k, b in store.sources.items()},
         models={f"{c.value}@".encode(): m.to_bytes() for c, m in store.models.items()},
         contexts={k.encode(): c.to_bytes() for k, c in store.contexts.items()},
     )
