@@ -15,6 +15,7 @@ from ledger.cli import (
     ingest,
     kafka,
     lag,
+    report,
     schemas,
     sessions,
     simulate,
@@ -38,6 +39,7 @@ app.add_typer(sessions.app, name="sessions")
 app.command("worker")(worker.run_worker)
 app.command("lag")(lag.lag)
 app.command("simulate")(simulate.simulate)
+app.command("report")(report.report)
 
 
 @app.callback()
