@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ledger.errors import ConfigurationError
 from ledger.settings import LedgerSettings
+from monitors.policy import MonitorPolicy
 from schemas import SessionCategory
 
 Duration = timedelta
@@ -132,6 +133,10 @@ class Policy(PolicySection):
         default_factory=_machine_defaults,
         description="Agents acting for a user; they also end with that user's "
         "session and may not hold scopes it lacks.",
+    )
+    monitors: MonitorPolicy = Field(
+        default_factory=MonitorPolicy,
+        description="Detector thresholds per category; see docs/monitors.md.",
     )
 
     def for_category(self, category: SessionCategory) -> CategoryPolicy:

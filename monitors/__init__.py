@@ -15,19 +15,7 @@ baseline and every detector belongs to a session category:
 - `worker`: the Faust wiring (the only module here that does I/O).
 
 Everything but `worker` is plain Python with no I/O, and time is the events' own.
+Import from the modules (`monitors.engine.MonitorEngine`,
+`monitors.policy.MonitorPolicy`): this package imports nothing itself, so that
+reading the policy does not load river.
 """
-
-from monitors.context import SessionContext
-from monitors.engine import MonitorEngine, Verdict
-from monitors.policy import MonitorPolicy, load_monitor_policy
-from monitors.store import MemoryStore, MonitorStore
-
-__all__ = [
-    "MemoryStore",
-    "MonitorEngine",
-    "MonitorPolicy",
-    "MonitorStore",
-    "SessionContext",
-    "Verdict",
-    "load_monitor_policy",
-]

@@ -189,9 +189,12 @@ def install(worker: LedgerWorker) -> None:
                     key=command.session_id.encode(), value=serialize(command)
                 )
 
-    logger.info(
-        "monitors installed: %d detectors, auth.events re-keyed by principal "
-        "through %s",
-        len(engine.detectors),
-        routed.get_topic_name(),
-    )
+    @app.task
+    async def announce() -> None:
+        # At start, not at install: the worker configures logging in between.
+        logger.info(
+            "monitors running: %d detectors, %s re-keyed by principal through %s",
+            len(engine.detectors),
+            settings.topic_events,
+            routed.get_topic_name(),
+        )

@@ -20,7 +20,8 @@ from monitor_streams import (
     replay,
 )
 
-from monitors import MonitorEngine, MonitorPolicy
+from monitors.engine import MonitorEngine
+from monitors.policy import MonitorPolicy
 from schemas import TokenRefreshed
 
 

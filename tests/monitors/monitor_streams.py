@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from monitors import MonitorEngine, Verdict
+from monitors.engine import MonitorEngine, Verdict
 from schemas import (
     AccessRecorded,
     Alert,

@@ -14,7 +14,7 @@ from monitor_streams import (
     user_event,
 )
 
-from monitors import MonitorEngine
+from monitors.engine import MonitorEngine
 from schemas import (
     AccessRecorded,
     AuthenticationFailed,

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from monitor_streams import MONDAY, hybrid_event, hybrid_started, login, user_event
 
-from monitors import MonitorEngine
+from monitors.engine import MonitorEngine
 from schemas import (
     AccessRecorded,
     EndReason,

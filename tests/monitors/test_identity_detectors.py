@@ -16,7 +16,7 @@ from monitor_streams import (
     user_event,
 )
 
-from monitors import MonitorEngine
+from monitors.engine import MonitorEngine
 from schemas import AccessRecorded, Severity
 
 SCRIPT = BERLIN.model_copy(update={"user_agent": "python-requests/2.32.3"})

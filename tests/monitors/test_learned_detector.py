@@ -15,8 +15,9 @@ from monitor_streams import (
     replay,
 )
 
-from monitors import MonitorEngine, MonitorPolicy
 from monitors.detectors.learned import CategoryModel
+from monitors.engine import MonitorEngine
+from monitors.policy import MonitorPolicy
 from schemas import AccessOutcome, AccessRecorded, SessionCategory, Source
 
 LEARNED = {"learned": {"warmup_events": 1000}}

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from monitor_streams import MONDAY, agent_event, agent_started, replay
 
-from monitors import MonitorEngine
+from monitors.engine import MonitorEngine
 from schemas import AccessOutcome, AccessRecorded, Severity
 
 START = MONDAY + timedelta(hours=9)

@@ -16,9 +16,10 @@ from monitor_streams import (
     replay,
 )
 
-from monitors import MonitorEngine, MonitorPolicy
 from monitors.baselines import BaselineUnreadable, PrincipalBaseline
 from monitors.context import SessionContext
+from monitors.engine import MonitorEngine
+from monitors.policy import MonitorPolicy
 from monitors.store import EncodedStore, MemoryStore
 
 # The learned model must be past its warm-up too, for "no new warm-up" to mean

@@ -15,7 +15,7 @@ from monitor_streams import (
     replay,
 )
 
-from monitors import MonitorEngine
+from monitors.engine import MonitorEngine
 from schemas import SessionCategory, Severity
 
 

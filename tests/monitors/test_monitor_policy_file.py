@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import ConfigurationError
-from monitors import MonitorPolicy, load_monitor_policy
+from ledger.policy import load_policy
+from monitors.policy import MonitorPolicy, load_monitor_policy
 from schemas import SessionCategory, Severity
 
 
@@ -53,3 +54,17 @@ def test_monitor_policy_defaults_machine_scale_for_agents_human_for_users() -> N
     agent = policy.for_category(SessionCategory.AGENT)
     assert agent.max_events_per_minute >= 100 * user.max_events_per_minute
     assert (user.revoke_at, agent.revoke_at) == (None, Severity.HIGH)
+
+
+def test_ledger_policy_accepts_the_monitors_section_and_reads_it_alike(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "agent: {lifecycle: {require_heartbeats: true}}\n"
+        "monitors:\n  agent: {allowed_asns: [16509]}\n  user: {require_mfa: false}\n"
+    )
+    whole = load_policy(path)
+    assert whole.agent.lifecycle.require_heartbeats is True
+    assert whole.monitors == load_monitor_policy(path)
+    assert whole.monitors.agent.allowed_asns == {16509}

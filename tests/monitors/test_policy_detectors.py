@@ -16,7 +16,7 @@ from monitor_streams import (
     user_event,
 )
 
-from monitors import MonitorEngine
+from monitors.engine import MonitorEngine
 from schemas import AccessRecorded, Severity, Source
 
 MORNING = MONDAY + timedelta(hours=9)
