@@ -100,7 +100,14 @@ def build_worker(
 
 def default_components() -> list[Component]:
     """Every component of a full worker, in installation order."""
-    from ledger.worker import clock, ingest_api, projection, sessions_api, web
+    from ledger.worker import (
+        clock,
+        ingest_api,
+        projection,
+        revocation,
+        sessions_api,
+        web,
+    )
     from monitors import worker as monitors
     from projections import audit
 
@@ -110,6 +117,7 @@ def default_components() -> list[Component]:
         web.install,
         ingest_api.install,
         sessions_api.install,
+        revocation.install,
         audit.install,
         monitors.install,
     ]
