@@ -16,6 +16,7 @@ from ledger.cli import (
     kafka,
     lag,
     report,
+    revoke,
     schemas,
     sessions,
     simulate,
@@ -36,6 +37,7 @@ app.command("query")(audit.query)
 app.command("verify")(audit.verify)
 app.command("ingest")(ingest.ingest)
 app.add_typer(sessions.app, name="sessions")
+app.add_typer(revoke.app, name="revoke")
 app.command("worker")(worker.run_worker)
 app.command("lag")(lag.lag)
 app.command("simulate")(simulate.simulate)
