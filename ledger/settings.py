@@ -176,6 +176,11 @@ class LedgerSettings(BaseSettings):
         description="Base URL of a worker's HTTP API for the CLI; unset: "
         "http://<web_host>:<web_port>.",
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer credential GET /metrics requires; unset: /metrics is "
+        "open, for scrapers on a trusted network.",
+    )
 
     @property
     def kafka_state_file(self) -> Path:

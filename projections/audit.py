@@ -21,10 +21,12 @@ import functools
 import json
 import logging
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import faust
 from faust.types import EventT, TopicT
 from faust.web import Request, Response, View
 
@@ -77,6 +79,8 @@ class AuditWriter:
     def __init__(self, store: AuditStore, thread: ClickHouseThread) -> None:
         self.store = store
         self.thread = thread
+        # Rows handed to write() that ClickHouse has not taken yet, held ones too.
+        self.pending_rows = 0
 
     async def open(self) -> None:
         """Connect and migrate, retrying until ClickHouse answers."""
@@ -87,9 +91,13 @@ class AuditWriter:
     ) -> WriteOutcome:
         """Write one batch; return only once ClickHouse took it."""
         what = f"{len(records)} {spec.table} record(s) ({_span(records)})"
-        return await self._until_done(
-            f"write {what}", self.store.write_records, spec, records
-        )
+        self.pending_rows += len(records)
+        try:
+            return await self._until_done(
+                f"write {what}", self.store.write_records, spec, records
+            )
+        finally:
+            self.pending_rows -= len(records)
 
     async def _until_done(self, what: str, call: Callable[..., T], *args: Any) -> T:
         attempt, started = 0, time.monotonic()
@@ -153,13 +161,23 @@ def record_of(event: EventT) -> KafkaRecord:
     )
 
 
+_WRITERS: weakref.WeakKeyDictionary[faust.App, AuditWriter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def audit_writer(worker: LedgerWorker) -> AuditWriter | None:
+    """The audit writer installed on the worker's app, or None (for /metrics)."""
+    return _WRITERS.get(worker.app)
+
+
 def install(worker: LedgerWorker) -> None:
     """Install the audit agents and the analyst pages on the worker."""
     settings = worker.settings
     app = worker.app
     store = AuditStore(settings)
     thread = ClickHouseThread()
-    writer = AuditWriter(store, thread)
+    writer = _WRITERS[app] = AuditWriter(store, thread)
 
     for topic, spec, name in (
         (worker.events, AUTH_EVENTS, "audit-events"),

@@ -103,6 +103,7 @@ def default_components() -> list[Component]:
     from ledger.worker import (
         clock,
         ingest_api,
+        metrics,
         projection,
         revocation,
         sessions_api,
@@ -120,4 +121,5 @@ def default_components() -> list[Component]:
         revocation.install,
         audit.install,
         monitors.install,
+        metrics.install,
     ]

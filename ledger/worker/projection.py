@@ -74,6 +74,7 @@ class SessionProjection:
         key = message.key
         tables = self.tables
         record = tables.get(key)
+        tables.events_in[parsed.category] += 1
         folded, effects = apply(
             record, parsed, self.policy, partition=partition, offset=message.offset
         )

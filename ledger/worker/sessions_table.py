@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 import weakref
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
@@ -84,6 +85,8 @@ class SessionTables:
         self.recovered = False
         self.listeners: list[FoldListener] = []
         self.floors: dict[SessionCategory, datetime] = {}
+        # Valid events this process has read, by category, for /metrics.
+        self.events_in: Counter[SessionCategory] = Counter()
         self.sessions.on_recover(self.rebuild)
 
     @property
