@@ -457,6 +457,15 @@ class RevocationEngine:
         }
 
 
+class RequestRefused(Exception):
+    """A revocation request that is not acted on: its HTTP status and reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        self.status = status
+        self.reason = reason
+        super().__init__(f"{status}: {reason}")
+
+
 def _categories(command: Broadcast) -> Iterable[SessionCategory] | None:
     if isinstance(command, EmergencyRevoke):
         return (command.category,)
@@ -509,24 +518,22 @@ def install(worker: LedgerWorker) -> None:
 
     max_future_skew = timedelta(seconds=settings.max_future_skew_seconds)
 
-    async def read_command(view: View, request: Request) -> Command | Response:
+    async def read_command(request: Request) -> Command:
+        """The request's command; RequestRefused with the status and reason."""
         try:
             body = await read_body(request, COMMAND_MAX_BYTES)
         except BodyTooLarge as error:
-            return view.json({"error": f"request {error}"}, status=413)
+            raise RequestRefused(413, f"request {error}") from error
         now = datetime.now(UTC)
         try:
             command = command_from_body(body, now)
         except InvalidCommand as invalid:
-            return view.json({"error": invalid.reason}, status=400)
+            raise RequestRefused(400, invalid.reason) from invalid
         if command.issued_at - now > max_future_skew:
-            return view.json(
-                {
-                    "error": f"issued_at {command.issued_at.isoformat()} lies more "
-                    f"than {max_future_skew.total_seconds():g}s in the future; "
-                    "nothing revoked"
-                },
-                status=400,
+            raise RequestRefused(
+                400,
+                f"issued_at {command.issued_at.isoformat()} lies more than "
+                f"{max_future_skew.total_seconds():g}s in the future",
             )
         return command
 
@@ -563,9 +570,11 @@ def install(worker: LedgerWorker) -> None:
 
         @requires(worker, Role.ADMIN)
         async def post(self, request: Request) -> Response:
-            command = await read_command(self, request)
-            if isinstance(command, Response):
-                return command
+            try:
+                command = await read_command(request)
+            except RequestRefused as refused:
+                body = {"error": f"{refused.reason}; nothing revoked"}
+                return self.json(body, status=refused.status)
             try:
                 partitions = await send(command)
             except KafkaError as error:
@@ -604,9 +613,11 @@ def install(worker: LedgerWorker) -> None:
 
         @requires(worker, Role.ADMIN)
         async def post(self, request: Request) -> Response:
-            command = await read_command(self, request)
-            if isinstance(command, Response):
-                return command
+            try:
+                command = await read_command(request)
+            except RequestRefused as refused:
+                body = {"error": f"{refused.reason}; nothing revoked"}
+                return self.json(body, status=refused.status)
             if not tables.ready:
                 return self.json(
                     {"error": "the session table is recovering; retry shortly"},

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from revocation_story import SESSIONS, opening, story_start
@@ -33,6 +34,14 @@ class Story:
         )
 
 
+def patient_policy(workdir: Path) -> Path:
+    """A policy whose users idle for a day, so that no test outlives a user
+    session it expects active."""
+    path = workdir / "policy.yaml"
+    path.write_text("user:\n  lifecycle:\n    idle_timeout: 86400\n")
+    return path
+
+
 @pytest.fixture(scope="package")
 def story(
     kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
@@ -44,6 +53,7 @@ def story(
         kafka_bootstrap,
         names,
         LEDGER_APP_ID=names,
+        LEDGER_POLICY_FILE=str(patient_policy(workdir)),
         LEDGER_REVOCATION_NOTICE_FORMAT="both",
         LEDGER_REVOCATION_CAEP_ISSUER="urn:test-ledger",
     )

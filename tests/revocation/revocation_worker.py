@@ -10,19 +10,23 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord, TopicPartition
 from kafka_fixtures import WorkerProcess, free_port, wait_for
 from sessions.session_worker import SessionWorker, read_topic
 
+from ledger.worker.clock import send_ticks
 from schemas import Event, parse_event, serialize
 
 REVOCATION_APP = Path(__file__).parent / "revocation_app.py"
 ADMIN_TOKEN = "admin-token-for-session-tests"
 PRODUCER_TOKEN = "producer-token-for-session-tests"
+READER_TOKEN = "reader-token-for-session-tests"
+PARTITIONS = 4
 
 
 @dataclass
@@ -61,6 +65,12 @@ class RevocationWorker(SessionWorker):
         """Every record of the topic named by `LEDGER_<setting>` so far."""
         bootstrap = self.env["LEDGER_KAFKA_BOOTSTRAP"]
         return asyncio.run(read_topic(bootstrap, self.env[setting]))
+
+    def topic_size(self, setting: str) -> int:
+        """How many records the topic named by `LEDGER_<setting>` holds."""
+        return asyncio.run(
+            end_offsets(self.env["LEDGER_KAFKA_BOOTSTRAP"], self.env[setting])
+        )
 
     def ledger_events(self, kind: str) -> list[Event]:
         """Events of type `kind` on the ledger topic, parsed."""
@@ -131,3 +141,51 @@ async def produce(bootstrap: str, topic: str, events: Iterable[Event]) -> None:
         await asyncio.gather(*sent)
     finally:
         await producer.stop()
+
+
+def assert_replay_changes_nothing(worker: RevocationWorker, command: dict) -> None:
+    """Send `command` again; check that no revocation or notice follows from it."""
+    revoked = len(worker.ledger_events("session.revoked"))
+    notices = worker.topic_size("LEDGER_TOPIC_REVOCATIONS")
+    handled = worker.commands_handled()
+    copies = PARTITIONS if command["type"] != "revoke.session" else 1
+
+    status, body = worker.post("/revocations", command)
+    assert status == 202, body
+    # The engine counts a command once the broker has its revocations.
+    wait_for(
+        lambda: worker.commands_handled() >= handled + copies,
+        120,
+        "the replayed command handled on every partition",
+        on_timeout=worker.process.log_tail,
+    )
+    # A tick behind anything appended: once folded, so is all that came before.
+    now = datetime.now(UTC)
+    asyncio.run(tick(worker, now))
+    worker.wait_for_watermarks(now.isoformat())
+
+    assert len(worker.ledger_events("session.revoked")) == revoked
+    assert worker.topic_size("LEDGER_TOPIC_REVOCATIONS") == notices
+
+
+async def tick(worker: RevocationWorker, at: datetime) -> None:
+    """Send a partition clock tick at `at` to every partition of the ledger."""
+    producer = AIOKafkaProducer(bootstrap_servers=worker.env["LEDGER_KAFKA_BOOTSTRAP"])
+    await producer.start()
+    try:
+        await send_ticks(producer, worker.env["LEDGER_TOPIC_EVENTS"], PARTITIONS, at)
+    finally:
+        await producer.stop()
+
+
+async def end_offsets(bootstrap: str, topic: str) -> int:
+    """The sum of the topic's end offsets: how many records it ever received."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(
+            [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        )
+        return sum(ends.values())
+    finally:
+        await consumer.stop()

@@ -20,6 +20,7 @@ from revocation_story import (
     SOLO_HYBRID,
     partition_of,
 )
+from revocation_worker import assert_replay_changes_nothing
 
 from schemas import RevocationNotice
 from schemas.outputs import CAEP_SESSION_REVOKED
@@ -40,21 +41,23 @@ def _notices(worker, sessions) -> Counter:
     return found
 
 
+def _root_command(command_id: str) -> dict:
+    return {
+        "type": "revoke.session",
+        "command_id": command_id,
+        "session_id": ROOT,
+        "reason": "alice's laptop stolen",
+    }
+
+
 @pytest.fixture(scope="module")
 def cascaded(story):
     """The root of the three-level chain revoked through the API."""
     worker = story.worker
     command_id = str(uuid.uuid4())
-    status, body = worker.post(
-        "/revocations",
-        {
-            "type": "revoke.session",
-            "command_id": command_id,
-            "session_id": ROOT,
-            "reason": "alice's laptop stolen",
-        },
-    )
+    status, body = worker.post("/revocations", _root_command(command_id))
     assert status == 202, body
+    assert body["command_id"] == command_id
     worker.wait_for_status(FAMILY, "revoked")
     return command_id
 
@@ -125,3 +128,9 @@ def test_notices_are_published_once_per_session_in_both_formats(
     event = token["events"][CAEP_SESSION_REVOKED]
     assert event["subject"] == {"format": "opaque", "id": LEAF}
     assert event["initiating_entity"] == "system"
+
+
+def test_replaying_cascade_command_revokes_and_notifies_nothing(
+    story, cascaded
+) -> None:
+    assert_replay_changes_nothing(story.worker, _root_command(cascaded))
