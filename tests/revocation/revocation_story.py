@@ -74,9 +74,10 @@ MISUSED, EXPIRING = "misused-agent", "expiring-agent"
 # Left alone by every test but the unauthorised requests'.
 GUARDED = "guarded-agent"
 
-# For the CLI: a selector that previews two sessions.
+# Previewed through the API (label batch=preview), and revoked through the CLI.
+PREVIEWED = ("preview-batch-1", "preview-batch-2")
 CLI_SESSION = "cli-agent"
-CLI_PREVIEWED = ("cli-batch-1", "cli-batch-2")
+CLI_SELECTED = ("cli-batch-1", "cli-batch-2")
 
 
 def story_start() -> datetime:
@@ -158,7 +159,8 @@ def opening(t0: datetime) -> list[Event]:
         ),
         started(GUARDED, at(1), DOC_BOT),
         started(CLI_SESSION, at(1), DOC_BOT),
-        *(started(s, at(1), DOC_BOT, labels={"batch": "cli"}) for s in CLI_PREVIEWED),
+        *(started(s, at(1), DOC_BOT, labels={"batch": "preview"}) for s in PREVIEWED),
+        *(started(s, at(1), DOC_BOT, labels={"batch": "cli"}) for s in CLI_SELECTED),
     ]
 
 

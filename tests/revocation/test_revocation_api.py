@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from revocation_story import CLI_PREVIEWED, GUARDED
+from revocation_story import GUARDED, PREVIEWED
 from revocation_worker import PRODUCER_TOKEN, READER_TOKEN
 
 pytestmark = pytest.mark.broker
@@ -41,16 +41,16 @@ def test_preview_counts_matching_sessions_and_sends_nothing(story) -> None:
         {
             "type": "revoke.selector",
             "reason": "batch credentials rotated",
-            "selector": {"labels": {"batch": "cli"}},
+            "selector": {"labels": {"batch": "preview"}},
         },
     )
 
     assert status == 200, preview
     assert preview["matching"] == 2
-    assert sorted(preview["sample"]) == sorted(CLI_PREVIEWED)
+    assert sorted(preview["sample"]) == sorted(PREVIEWED)
     assert preview["by_category"] == {"agent": 2}
     assert worker.topic_size("LEDGER_TOPIC_COMMANDS") == commands_before
-    assert all(worker.validity(s)["active"] for s in CLI_PREVIEWED)
+    assert all(worker.validity(s)["active"] for s in PREVIEWED)
 
 
 def test_invalid_command_is_refused_with_its_reason(story) -> None:
