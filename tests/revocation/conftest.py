@@ -7,39 +7,11 @@ both formats, so that one run checks the ledger's and the CAEP shape.
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 
 import pytest
 from revocation_story import SESSIONS, opening, story_start
-from revocation_worker import RevocationWorker, produce, start_revocation_worker
-from sessions.session_worker import worker_env
-
-
-@dataclass
-class Story:
-    """The shared worker and the time its story started."""
-
-    worker: RevocationWorker
-    t0: datetime
-
-    def produce(self, events) -> None:
-        env = self.worker.env
-        asyncio.run(
-            produce(env["LEDGER_KAFKA_BOOTSTRAP"], env["LEDGER_TOPIC_EVENTS"], events)
-        )
-
-
-def patient_policy(workdir: Path) -> Path:
-    """A policy whose users idle for a day, so that no test outlives a user
-    session it expects active."""
-    path = workdir / "policy.yaml"
-    path.write_text("user:\n  lifecycle:\n    idle_timeout: 86400\n")
-    return path
+from revocation_worker import Story, revocation_env, start_revocation_worker
 
 
 @pytest.fixture(scope="package")
@@ -48,12 +20,10 @@ def story(
 ) -> Iterator[Story]:
     """The revocation worker with every session of the story active."""
     workdir = tmp_path_factory.mktemp("revocation")
-    names = f"revocation-{uuid.uuid4().hex[:10]}"
-    env = worker_env(
+    env = revocation_env(
         kafka_bootstrap,
-        names,
-        LEDGER_APP_ID=names,
-        LEDGER_POLICY_FILE=str(patient_policy(workdir)),
+        workdir,
+        "revocation",
         LEDGER_REVOCATION_NOTICE_FORMAT="both",
         LEDGER_REVOCATION_CAEP_ISSUER="urn:test-ledger",
     )

@@ -8,6 +8,7 @@ import os
 import sys
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from kafka_fixtures import WorkerProcess, free_port, wait_for
-from sessions.session_worker import SessionWorker, read_topic
+from sessions.session_worker import SessionWorker, read_topic, worker_env
 
 from ledger.worker.clock import send_ticks
 from schemas import Event, parse_event, serialize
@@ -98,6 +99,34 @@ class RevocationWorker(SessionWorker):
                 + self.process.log_tail()
             ),
         )
+
+
+@dataclass
+class Story:
+    """A revocation worker and the time its story started."""
+
+    worker: RevocationWorker
+    t0: datetime
+
+    def produce(self, events: Iterable[Event]) -> None:
+        """Append events to the worker's ledger topic."""
+        env = self.worker.env
+        asyncio.run(
+            produce(env["LEDGER_KAFKA_BOOTSTRAP"], env["LEDGER_TOPIC_EVENTS"], events)
+        )
+
+
+def revocation_env(
+    bootstrap: str, workdir: Path, prefix: str, **more: str
+) -> dict[str, str]:
+    """LEDGER_* settings of a worker on fresh topics, whose users idle for a day
+    so that no test outlives a user session it expects active."""
+    names = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    policy = workdir / "policy.yaml"
+    policy.write_text("user:\n  lifecycle:\n    idle_timeout: 86400\n")
+    return worker_env(
+        bootstrap, names, LEDGER_APP_ID=names, LEDGER_POLICY_FILE=str(policy), **more
+    )
 
 
 def start_revocation_worker(
