@@ -71,6 +71,9 @@ NOT_SCANNED = ("scan-blue-early", "docs-red-early", "user-red-early", "scan-red-
 # Use after revocation and expiry.
 MISUSED, EXPIRING = "misused-agent", "expiring-agent"
 
+# Revoked before its start is folded: the command waits for it.
+AWAITED = "awaited-agent"
+
 # Left alone by every test but the unauthorised requests'.
 GUARDED = "guarded-agent"
 
