@@ -18,6 +18,7 @@ def running_ledger(
         yield ledger
     finally:
         if ledger.process.alive():
-            ledger.process.stop(timeout=60)
+            # A full worker may wait up to a minute for a pending audit batch.
+            ledger.process.stop(timeout=30)
         else:
             ledger.process.kill()
