@@ -12,7 +12,7 @@ from running_ledger import RunningLedger, start_ledger
 def running_ledger(
     kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningLedger]:
-    """A `ledger worker` subprocess; its log is printed if a test fails."""
+    """A `ledger worker` subprocess on topics of its own, shared by this package."""
     ledger = start_ledger(kafka_bootstrap, tmp_path_factory.mktemp("ledger"))
     try:
         yield ledger
