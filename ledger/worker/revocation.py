@@ -11,12 +11,13 @@
   fold applies them and cascades to children and delegates. The commands agent
   waits until the broker has acknowledged them before it takes the next command.
 - An emergency first raises its category's not-before floor: the
-  `revocation_floors` table keeps it per partition (key `category@partition`),
-  and the worker holds the latest floor of each category in memory, where
-  validity answers read it.
+  `revocation_floors` table keeps the emergency per partition (key
+  `category@partition`), and the worker holds the latest one of each category in
+  memory, where validity answers read its floor.
 - A `revoke.session` whose session the fold has not seen yet waits in the
   `revocation_pending` table (keyed by that session) and is applied when the
-  session's start is folded.
+  session's start is folded; so is an emergency to a session that started before
+  its floor but is folded only after its sweep.
 - When the fold revokes an active session, its notice goes to
   `session.revocations` keyed by the session (`ledger`, `caep` or both, as the
   header `ledger-notice-format` says). Activity the fold records on a revoked or
@@ -59,6 +60,7 @@ from ledger.domain.revocation import (
     notice_of,
     revoked_by_command,
     selects,
+    under_floor,
     use_after_alert,
 )
 from ledger.worker.app import LedgerWorker
@@ -133,6 +135,8 @@ class RevocationEngine:
             "revoke.session commands waiting for their session's start.",
         )
         self.pending_keys: set[bytes] = set()
+        # The emergency with the latest floor, by category.
+        self.emergencies: dict[SessionCategory, EmergencyRevoke] = {}
         self.active = ActiveSessions()
         self.handled: Counter[str] = Counter()
         self.refused = 0
@@ -150,8 +154,8 @@ class RevocationEngine:
         self.active.follow(key, before, after)
         if not self.publishing:
             return
-        if before is None and after.active and key in self.pending_keys:
-            self._apply_pending(key, after)
+        if before is None and after.active:
+            self._started(key, after)
         notice = notice_of(before, after)
         if notice is not None:
             self.notices += 1
@@ -174,20 +178,33 @@ class RevocationEngine:
                 key=alert.principal_id.encode(), value=serialize(alert)
             )
 
-    def _apply_pending(self, key: bytes, record: SessionRecord) -> None:
-        raw = self.pending.get(key)
-        self.pending_keys.discard(key)
-        if raw is None:
+    def _started(self, key: bytes, record: SessionRecord) -> None:
+        """Revoke a session whose start was folded after a command meant it."""
+        command: Command | None = None
+        if key in self.pending_keys:
+            raw = self.pending.get(key)
+            self.pending_keys.discard(key)
+            if raw is not None:
+                del self.pending[key]
+                command = parse_command(raw)
+        emergency = self.emergencies.get(record.category)
+        # Started before an emergency's floor, but folded after its sweep.
+        if (
+            command is None
+            and emergency is not None
+            and under_floor(record, emergency.issued_at)
+        ):
+            command = emergency
+        if command is None:
             return
-        del self.pending[key]
-        command = parse_command(raw)
         logger.info(
-            "session %s started; applying the revocation %s that waited for it",
+            "session %s started; applying the %s %s that meant it",
             record.session_id,
+            command.type,
             command.command_id,
         )
-        revoked = revoked_by_command(command, record)
         self.appended += 1
+        revoked = revoked_by_command(command, record)
         self.events.send_soon(key=key, value=serialize(revoked))
 
     # The commands' side.
@@ -275,20 +292,27 @@ class RevocationEngine:
 
     def raise_floor(self, command: EmergencyRevoke, partition: int) -> None:
         """Record the emergency's not-before time for its category."""
-        category, floor = command.category, command.issued_at
-        key = f"{category.value}@{partition}".encode()
+        key = f"{command.category.value}@{partition}".encode()
         stored = self.floors.get(key)
-        if stored is None or datetime.fromisoformat(stored.decode()) < floor:
-            self.floors[key] = floor.isoformat().encode()
-        held = self.tables.floors.get(category)
-        if held is None or held < floor:
-            self.tables.floors[category] = floor
+        if stored is None or _floor(stored).issued_at < command.issued_at:
+            self.floors[key] = serialize(command)
+        if self._hold(command):
             logger.info(
                 "emergency %s: %s sessions started at or before %s are no longer valid",
                 command.command_id,
-                category.value,
-                floor.isoformat(),
+                command.category.value,
+                command.issued_at.isoformat(),
             )
+
+    def _hold(self, command: EmergencyRevoke) -> bool:
+        """Keep the emergency in memory if its floor is the category's latest."""
+        category = command.category
+        held = self.emergencies.get(category)
+        if held is not None and held.issued_at >= command.issued_at:
+            return False
+        self.emergencies[category] = command
+        self.tables.floors[category] = command.issued_at
+        return True
 
     async def _append(
         self, revocations: list[SessionRevoked], command: Command
@@ -377,16 +401,8 @@ class RevocationEngine:
 
     async def rebuild_floors(self) -> None:
         """Reload the floors and pending commands from their recovered tables."""
-        floors: dict[SessionCategory, datetime] = {}
-        for key, raw in self.floors.items():
-            category = SessionCategory(key.decode().partition("@")[0])
-            floor = datetime.fromisoformat(raw.decode())
-            if category not in floors or floors[category] < floor:
-                floors[category] = floor
-        for category, floor in floors.items():
-            held = self.tables.floors.get(category)
-            if held is None or held < floor:
-                self.tables.floors[category] = floor
+        for raw in self.floors.values():
+            self._hold(_floor(raw))
         self.pending_keys = set(self.pending.keys())
 
     # Previews.
@@ -464,6 +480,11 @@ class RequestRefused(Exception):
         self.status = status
         self.reason = reason
         super().__init__(f"{status}: {reason}")
+
+
+def _floor(raw: bytes) -> EmergencyRevoke:
+    # The floors table holds only the emergencies this engine wrote.
+    return EmergencyRevoke.model_validate_json(raw)
 
 
 def _categories(command: Broadcast) -> Iterable[SessionCategory] | None:
