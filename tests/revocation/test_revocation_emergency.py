@@ -28,6 +28,9 @@ AGENT_UNDER_USER = "agent-under-user"
 USER_UNDER_AGENT = "user-under-agent"
 COPILOT = "copilot-for-staff"
 LATE_AGENT, NEW_AGENT = "agent-folded-late", "agent-started-after"
+AFTER_RESTART = "agent-folded-after-restart"
+# Revoked by the same emergency, by later tests.
+LATE_FOLDED = {LATE_AGENT, AFTER_RESTART}
 
 
 def _opening(t0: datetime) -> list:
@@ -49,8 +52,8 @@ def emergency(
     workdir = tmp_path_factory.mktemp("emergency")
     env = revocation_env(kafka_bootstrap, workdir, "emergency")
     worker = start_revocation_worker(env, workdir, "worker")
+    story = Story(worker, datetime.now(UTC) - timedelta(minutes=10))
     try:
-        story = Story(worker, datetime.now(UTC) - timedelta(minutes=10))
         opening = _opening(story.t0)
         story.produce(opening)
         worker.wait_for_status([event.session_id for event in opening], "active")
@@ -71,15 +74,17 @@ def emergency(
         worker.wait_for_status([*AGENTS, AGENT_UNDER_USER], "revoked")
         yield story
     finally:
-        worker.stop()
+        # The restart test swaps in a worker of its own.
+        story.worker.stop()
 
 
 def test_emergency_of_agents_revokes_every_agent_and_no_user(emergency) -> None:
     worker = emergency.worker
 
-    # The floor test adds LATE_AGENT, revoked by the same emergency later on.
     revoked = [
-        e for e in worker.ledger_events("session.revoked") if e.session_id != LATE_AGENT
+        e
+        for e in worker.ledger_events("session.revoked")
+        if e.session_id not in LATE_FOLDED
     ]
 
     assert sorted(e.session_id for e in revoked) == sorted([*AGENTS, AGENT_UNDER_USER])
@@ -94,7 +99,7 @@ def test_emergency_notices_are_one_per_agent_in_ledger_format(emergency) -> None
     records = [
         record
         for record in worker.topic("LEDGER_TOPIC_REVOCATIONS")
-        if record.key != LATE_AGENT.encode()
+        if record.key.decode() not in LATE_FOLDED
     ]
 
     counted = Counter(record.key.decode() for record in records)
@@ -125,3 +130,23 @@ def test_floor_cuts_off_agent_folded_after_the_sweep(emergency) -> None:
     assert known and not any(answer["active"] for answer in known)
     assert worker.record(LATE_AGENT)["revocation"]["cause"] == "emergency"
     assert worker.validity(NEW_AGENT)["active"] is True
+
+
+def test_restarted_worker_recovers_floor_and_revokes_late_agent(
+    emergency, tmp_path
+) -> None:
+    floors = emergency.worker.engine()["floors"]
+    emergency.worker.stop()
+
+    # A fresh data dir: the floor can only come back from the changelog.
+    emergency.worker = start_revocation_worker(
+        emergency.worker.env, tmp_path, "restarted"
+    )
+    emergency.produce(
+        [started(AFTER_RESTART, emergency.t0 + timedelta(minutes=3), DOC_BOT)]
+    )
+    emergency.worker.wait_for_status([AFTER_RESTART], "revoked")
+
+    assert emergency.worker.engine()["floors"] == floors
+    assert emergency.worker.validity(AGENTS[0])["active"] is False
+    assert emergency.worker.validity(USERS[0])["active"] is True
