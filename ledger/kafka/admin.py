@@ -40,12 +40,20 @@ async def admin_client(
         await admin.close()
 
 
-async def broker_answers(bootstrap: str, timeout: float = 5.0) -> bool:
-    """Whether a broker at `bootstrap` answers a metadata request listing a node."""
+async def broker_answers(
+    bootstrap: str, timeout: float = 5.0, cluster_id: str | None = None
+) -> bool:
+    """Whether a broker at `bootstrap` answers a metadata request listing a node.
+
+    With `cluster_id`, the answer must also come from that cluster, so that a
+    launcher is not fooled by another broker that took the port first.
+    """
     try:
         async with asyncio.timeout(timeout), admin_client(bootstrap, timeout) as admin:
             cluster = await admin.describe_cluster()
     except (BrokerError, KafkaError, OSError, TimeoutError):
+        return False
+    if cluster_id is not None and cluster.get("cluster_id") != cluster_id:
         return False
     return bool(cluster.get("brokers"))
 

@@ -461,6 +461,7 @@ class LocalBroker:
     ) -> None:
         deadline = time.monotonic() + timeout
         host, port = bootstrap.rsplit(":", 1)
+        cluster_id = self._formatted_cluster_id()
         while time.monotonic() < deadline:
             code = process.poll()
             if code is not None:
@@ -471,7 +472,7 @@ class LocalBroker:
             # The listener opens only once the broker accepts requests; probing the
             # socket first keeps aiokafka from logging a connection error per try.
             if _port_open(host, int(port)) and asyncio.run(
-                broker_answers(bootstrap, timeout=5.0)
+                broker_answers(bootstrap, timeout=5.0, cluster_id=cluster_id)
             ):
                 return
             time.sleep(0.25)

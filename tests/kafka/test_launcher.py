@@ -14,7 +14,7 @@ import pytest
 
 from ledger.errors import BrokerError, ToolMissingError
 from ledger.kafka import launcher
-from ledger.kafka.admin import broker_answers
+from ledger.kafka.admin import admin_client, broker_answers
 from ledger.kafka.launcher import LocalBroker, new_cluster_id, process_command_line
 from ledger.settings import LedgerSettings
 
@@ -215,3 +215,18 @@ def test_cli_up_status_down_leaves_no_broker_behind(tmp_path: Path) -> None:
     assert not settings.kafka_state_file.exists()
     gone = ledger_cli("kafka", "status", "--bootstrap", env=env)
     assert (gone.returncode, gone.stdout) == (1, "")
+
+
+@pytest.mark.broker
+def test_broker_answers_other_cluster_id_is_not_taken_as_ready(
+    kafka_bootstrap: str,
+) -> None:
+    # What a launcher sees when another broker took its port first.
+    async def cluster_id() -> str:
+        async with admin_client(kafka_bootstrap) as admin:
+            return (await admin.describe_cluster())["cluster_id"]
+
+    actual = asyncio.run(cluster_id())
+
+    assert asyncio.run(broker_answers(kafka_bootstrap, cluster_id=actual))
+    assert not asyncio.run(broker_answers(kafka_bootstrap, cluster_id="other"))
