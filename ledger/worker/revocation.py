@@ -126,7 +126,7 @@ class RevocationEngine:
             self.app,
             "revocation_floors",
             settings.partitions,
-            "Emergency not-before time by category@partition.",
+            "Latest emergency by category@partition; its issued_at is the floor.",
         )
         self.pending = _raw_table(
             self.app,
