@@ -1,8 +1,10 @@
 """`ledger report`: the assessment report, on the terminal and as an HTML page.
 
 Statements go through a running worker's `POST /audit/query` (reader credential)
-or, when none answers, to the embedded store opened here: the same way as
-`ledger query`. The dead-letter count comes from the broker's offsets.
+or, when none answers, to the embedded store opened here: the same mechanism as
+`ledger query` (`ledger.cli.audit.ask_worker`). The first statement decides, and
+every later one goes the same way. The dead-letter count comes from the broker's
+offsets.
 """
 
 from __future__ import annotations
@@ -13,19 +15,24 @@ import logging
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
+from ledger.cli.audit import WorkerAnswered, ask_worker
 from ledger.errors import LedgerError
 from ledger.report.dead_letters import count_dead_letters
 from ledger.report.html import render_html
-from ledger.report.model import build_report
-from ledger.report.source import AuditSource
+from ledger.report.model import ROW_LIMIT, build_report
 from ledger.report.terminal import render_terminal
 from ledger.settings import LedgerSettings
 from monitors.policy import load_monitor_policy
+from projections.clickhouse.connection import describe
+from projections.errors import AuditError
+from projections.readonly import QueryResult
+from projections.store import AuditStore
 
 logger = logging.getLogger(__name__)
 
@@ -97,3 +104,60 @@ def _read_labels(path: Path) -> dict[str, Any]:
 def _fail(message: str, code: int) -> NoReturn:
     typer.secho(f"error: {message}", fg="red", err=True)
     raise typer.Exit(code)
+
+
+class AuditSource:
+    """Runs report statements through the worker or on the store; a context manager.
+
+    Errors are `AuditError`s: a refusal by the worker becomes one with its message.
+    """
+
+    def __init__(self, settings: LedgerSettings) -> None:
+        self.settings = settings
+        self._store: AuditStore | None = None
+        self._through_worker: bool | None = None
+
+    @property
+    def description(self) -> str:
+        """Where the answers come from, for the report's header."""
+        if self._through_worker:
+            return f"the worker at {self.settings.web_host}:{self.settings.web_port}"
+        return f"the audit store {describe(self.settings.clickhouse_dsn)}"
+
+    def __call__(self, sql: str) -> QueryResult:
+        if self._through_worker is not False:
+            try:
+                answer = ask_worker(
+                    self.settings, "/audit/query", {"sql": sql, "limit": ROW_LIMIT}
+                )
+            except WorkerAnswered as error:
+                raise AuditError(error.message) from error
+            if answer is not None:
+                self._through_worker = True
+                return QueryResult.from_dict(answer)
+            if self._through_worker:
+                raise AuditError(
+                    "the worker stopped answering while the report was being "
+                    "computed; run `ledger report` again"
+                )
+            self._through_worker = False
+        if self._store is None:
+            self._store = AuditStore(self.settings)
+        return self._store.query(sql, limit=ROW_LIMIT)
+
+    def close(self) -> None:
+        """Close the store if it was opened here."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> AuditSource:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

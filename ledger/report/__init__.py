@@ -2,7 +2,6 @@
 
 - `model`: the report as plain values, computed with read-only SQL; no I/O but
   the query function it is given.
-- `source`: where the statements run (a running worker, else the store).
 - `dead_letters`: the dead-letter count from the broker's offsets.
 - `terminal`, `html`, `charts`, `text`: rendering.
 

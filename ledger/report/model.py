@@ -2,7 +2,7 @@
 
 Every figure comes from a read-only SQL statement handed to a `Query`: a function
 that runs one statement and returns a `projections.readonly.QueryResult` (the
-worker's `POST /audit/query`, or `AuditStore.query`; see `ledger.report.source`).
+worker's `POST /audit/query`, or `AuditStore.query`; see `ledger.cli.report`).
 The dead-letter count and the simulator's labels are inputs, so the model does no
 Kafka or file I/O, and the wall clock is passed in.
 

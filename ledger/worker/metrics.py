@@ -9,7 +9,7 @@ worker; with several workers, sum over them.
 | `ledger_events_in_total{category}` | counter | valid events the ledger agent read |
 | `ledger_sessions{category,status}` | gauge | sessions of this worker's partitions |
 | `ledger_dead_letters_total` | counter | records read from the dead-letter topic |
-| `ledger_alerts_total{category,detector,severity}` | counter | alerts read |
+| `ledger_alerts_total{category,detector,severity}` | counter | new alerts read |
 | `ledger_revocations_total{category,cause}` | counter | revocation notices read |
 | `ledger_invalid_records_total{topic}` | counter | alerts, notices refused |
 | `ledger_consumer_lag{topic,partition}` | gauge | highwater minus committed offset |
@@ -22,6 +22,9 @@ worker; with several workers, sum over them.
 - Dead letters, alerts and revocation notices are counted by agents on their
   topics, in batches: each counts what it read since the worker started, from
   the group's committed offset (a first start reads the topics from the start).
+  An alert that grows is sent again under its `alert_id`; it counts once, as
+  long as its id is among the last `REMEMBERED_ALERTS` this worker saw, with
+  the severity it was first read with.
 - Lag is asked of the broker at scrape time, for the ledger's own topics assigned
   here: highwater minus the offset this worker last committed (Faust's monitor),
   or minus its fetch position before its first commit of that partition.
@@ -36,9 +39,10 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
+from uuid import UUID
 
 from faust.types import TP
 from faust.web import Request, Response, View
@@ -68,6 +72,26 @@ BATCH_SECONDS = 1.0
 LAG_TIMEOUT_SECONDS = 5.0
 PROJECTION_COMPONENT = "ledger.worker.projection"
 AUDIT_COMPONENT = "projections.audit"
+REMEMBERED_ALERTS = 100_000
+"""Alert ids remembered so that a merged alert, sent again, counts once."""
+
+
+class RecentIds:
+    """The last `size` ids seen, oldest forgotten first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._seen: OrderedDict[UUID, None] = OrderedDict()
+
+    def first_time(self, key: UUID) -> bool:
+        """Whether `key` is new; remember it either way."""
+        if key in self._seen:
+            self._seen.move_to_end(key)
+            return False
+        self._seen[key] = None
+        if len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+        return True
 
 
 class SessionCensus:
@@ -232,7 +256,7 @@ def _install_topic_counters(worker: LedgerWorker, registry: CollectorRegistry) -
     )
     alerts = PromCounter(
         "ledger_alerts",
-        "Alerts this worker read from the alerts topic.",
+        "New alerts this worker read from the alerts topic (updates count once).",
         ["category", "detector", "severity"],
         registry=registry,
     )
@@ -254,6 +278,8 @@ def _install_topic_counters(worker: LedgerWorker, registry: CollectorRegistry) -
         async for batch in stream.take(BATCH, within=BATCH_SECONDS):
             dead_letters.inc(len(batch))
 
+    seen = RecentIds(REMEMBERED_ALERTS)
+
     @app.agent(worker.alerts, name="metrics-alerts", concurrency=1)
     async def count_alerts(stream: Any) -> None:
         async for batch in stream.take(BATCH, within=BATCH_SECONDS):
@@ -262,6 +288,8 @@ def _install_topic_counters(worker: LedgerWorker, registry: CollectorRegistry) -
                     alert = Alert.model_validate_json(value)
                 except ValidationError:
                     invalid.labels(worker.settings.topic_alerts).inc()
+                    continue
+                if not seen.first_time(alert.alert_id):
                     continue
                 alerts.labels(
                     alert.category.value, alert.detector, alert.severity.value

@@ -125,23 +125,26 @@ def bad_records() -> list[tuple[bytes | None, bytes]]:
 
 
 def alerts_and_notices(now: datetime) -> tuple[list[bytes], list[bytes]]:
-    """Two alerts of the test's detector, one broken alert, one notice."""
-    alerts = [
-        serialize(
-            Alert(
-                alert_id=uuid4(),
-                detector=DETECTOR,
-                category="agent",
-                principal_id="svc-metrics-0",
-                severity=Severity.HIGH,
-                score=1.0,
-                explanation="metrics test",
-                first_seen=now,
-                last_seen=now,
-            )
+    """Two alerts of the test's detector (one sent twice), a broken one, a notice."""
+    first, second = (
+        Alert(
+            alert_id=uuid4(),
+            detector=DETECTOR,
+            category="agent",
+            principal_id="svc-metrics-0",
+            severity=Severity.HIGH,
+            score=1.0,
+            explanation="metrics test",
+            first_seen=now,
+            last_seen=now,
         )
         for _ in range(2)
-    ]
+    )
+    # The first alert grows: sent again under its id, it is still one alert.
+    grown = first.model_copy(
+        update={"count": 3, "last_seen": now + timedelta(minutes=1)}
+    )
+    alerts = [serialize(first), serialize(second), serialize(grown)]
     notice = RevocationNotice(
         session_id="metrics-agent-revoked",
         principal_id="svc-metrics-1",
