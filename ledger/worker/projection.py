@@ -73,6 +73,7 @@ class SessionProjection:
         partition = message.partition
         key = message.key
         tables = self.tables
+        tables.folded += 1
         record = tables.get(key)
         tables.events_in[parsed.category] += 1
         folded, effects = apply(
@@ -94,6 +95,7 @@ class SessionProjection:
         """Advance the partition's watermark to a tick's time and expire what is
         due; never beyond the tick record's own timestamp plus the allowed skew."""
         message = event.message
+        self.tables.folded += 1
         try:
             at = tick_time(event.value)
         except ValueError as error:
@@ -106,6 +108,7 @@ class SessionProjection:
             return
         limit = record_time(message.timestamp) + self.max_future_skew
         self.expire_due(message.partition, at if at < limit else limit)
+        self.tables.persist_watermark(message.partition)
 
     def expire_due(self, partition: int, at: datetime) -> None:
         """Advance the watermark to `at`; append an expiry for each session due."""

@@ -11,7 +11,8 @@ enforcement points are given the reader credential.
 - `GET /sessions/{id}/state`: `{"session": SessionView, "validity": ...}`.
 - `GET /sessions?category=&status=&principal=&limit=`: views of this worker's
   sessions, newest start first; 503 while tables recover.
-- `GET /projection`: this worker's partitions, watermarks and watched deadlines.
+- `GET /projection`: this worker's partitions, watermarks, watched deadlines, and
+  how many records and ticks it has folded since it started.
 - `GET /projection/records`: every stored record of this worker, for comparing
   a replay with the live tables; 503 while tables recover.
 
@@ -138,6 +139,7 @@ def install(worker: LedgerWorker) -> None:
             return self.json(
                 {
                     "recovering": recovering(),
+                    "folded": tables.folded,
                     "partitions": sorted(tables.active_partitions()),
                     "watermarks": {
                         str(partition): mark.isoformat()

@@ -4,7 +4,13 @@
   that `table_route` hashes the bytes the producer did), values are the record's
   compact JSON. Written only from the ledger agent's `stream.events()` loop.
 - `watermarks`: the newest event time of each partition, keyed by the partition
-  number, so that a restarted worker resumes with the watermark it stopped at.
+  number, written when a tick is folded (a write per event would double the
+  changelog traffic). A restarted worker resumes from the last tick's watermark,
+  at or below the one it stopped at, and that cannot change a decision: every
+  record and tick checks the expiry index, so once the watermark has passed a
+  deadline its session is marked pending in the table; the sessions still watched
+  all have deadlines above the true watermark, and the events after the resume
+  point cross them exactly where they did before.
 - The expiry index (one `DeadlineIndex` per active partition) lives in memory and
   is rebuilt from the table whenever recovery completes; each record carries its
   partition for that.
@@ -83,6 +89,8 @@ class SessionTables:
         self.indexes: dict[int, DeadlineIndex] = {}
         self.marks: dict[int, datetime] = {}
         self.recovered = False
+        # Records and ticks this process has folded, for /projection and benchmarks.
+        self.folded = 0
         self.listeners: list[FoldListener] = []
         self.floors: dict[SessionCategory, datetime] = {}
         # Valid events this process has read, by category, for /metrics.
@@ -123,13 +131,18 @@ class SessionTables:
 
     def advance(self, partition: int, at: datetime) -> datetime:
         """Move the partition's watermark to `at` if that is later; return the
-        watermark in force (in stream iteration only)."""
+        watermark in force."""
         current = self.marks.get(partition)
         if current is not None and at <= current:
             return current
         self.marks[partition] = at
-        self.watermarks[str(partition).encode()] = at.isoformat().encode()
         return at
+
+    def persist_watermark(self, partition: int) -> None:
+        """Store the partition's watermark (in stream iteration, on a tick)."""
+        mark = self.marks.get(partition)
+        if mark is not None:
+            self.watermarks[str(partition).encode()] = mark.isoformat().encode()
 
     def active_partitions(self) -> set[int]:
         """The ledger partitions this worker processes now."""
