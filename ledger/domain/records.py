@@ -58,6 +58,11 @@ class SessionRecord(BaseModel):
     rebuilds its per-partition expiry index from `partition` after recovery.
     `expiry_pending` is the deadline of an expiry the ledger has appended and not
     yet folded back; it keeps a restarted worker from deciding it again.
+
+    Known cost: `children` keeps every link ever made, since the parent's
+    partition never learns that a child ended, and the whole record is rewritten
+    on each of the parent's events. A parent with thousands of children (an
+    orchestrator fanning out sub-agents) makes each of its events that much dearer.
     """
 
     model_config = ConfigDict(frozen=True)

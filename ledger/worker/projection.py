@@ -11,6 +11,18 @@ through the fold, so replaying the topic gives the same table.
 Derived events are produced with `send_soon`, never awaited one by one. With
 `append_derived` off (a verification replay) nothing is appended, yet every table
 write happens as it would live, so the tables still equal the live ones.
+
+Known shortcomings:
+
+- An expiry is marked pending in the table before its event is produced. Should
+  the producer lose that event (it sends with acks=all, so only a broker failure
+  would), the session stays active with its expiry pending: validity answers
+  still say inactive once the deadline has passed, but no `session.expired` is
+  ever appended for it.
+- Every folded event costs one changelog write, the dominant cost per event
+  (see benchmarks/bench_projection.py). Caching records and flushing them once
+  per interval, with acks held back until the flush, would cut that, at the
+  price of manual acks across rebalances.
 """
 
 from __future__ import annotations
