@@ -58,6 +58,12 @@ def simulate(
     kafka: bool = typer.Option(
         False, "--kafka", help="Send the records to the ledger topic, raw."
     ),
+    ticks: bool = typer.Option(
+        True,
+        "--ticks/--no-ticks",
+        help="With --kafka, send event-time ticks every 5 simulated minutes; run "
+        "the worker with LEDGER_WALL_CLOCK_TICKS=false.",
+    ),
     labels: Path | None = typer.Option(
         None, "--labels", help="Write the ground truth (incidents, sessions) as JSON."
     ),
@@ -125,13 +131,13 @@ def simulate(
     began = time.perf_counter()
     with _reporting_errors():
         simulation = Simulation(scenario)
-        _run(simulation, out, kafka)
+        _run(simulation, out, kafka, ticks)
         if labels is not None:
             write_labels(simulation.labels(), labels)
     _summarise(simulation, out, kafka, labels, time.perf_counter() - began)
 
 
-def _run(simulation: Simulation, out: Path | None, kafka: bool) -> None:
+def _run(simulation: Simulation, out: Path | None, kafka: bool, ticks: bool) -> None:
     progress = Progress(
         TextColumn("simulating"),
         BarColumn(),
@@ -155,35 +161,35 @@ def _run(simulation: Simulation, out: Path | None, kafka: bool) -> None:
             yield record
         progress.update(task, completed=span_hours)
 
+    def send(records: Iterable[Record]) -> None:
+        # Imported here: the Kafka adapter pulls in Faust, which files do not need.
+        from ledger.simulate.kafka import send_records
+
+        sent = asyncio.run(
+            send_records(LedgerSettings(), records, until=simulation.end, ticks=ticks)
+        )
+        if sent.ticks:
+            console.print(
+                f"{sent.ticks:,} ticks sent with the records", highlight=False
+            )
+
     with progress:
         records = tracked(simulation.records())
         if out is None:
-            _send(records)
-        elif str(out) == "-":
-            _write(records, kafka)
-        else:
-            with out.open("wb") as sink:
-                _write_to(records, sink, kafka)
-
-
-def _write(records: Iterable[Record], kafka: bool) -> None:
-    _write_to(records, sys.stdout.buffer, kafka)
-    sys.stdout.buffer.flush()
-
-
-def _write_to(records: Iterable[Record], sink: BinaryIO, kafka: bool) -> None:
-    written = write_lines(records, sink)
-    if kafka:
-        _send(written)
-    else:
-        for _ in written:
-            pass
-
-
-def _send(records: Iterable[Record]) -> None:
-    from ledger.simulate.kafka import send_records
-
-    asyncio.run(send_records(LedgerSettings(), records))
+            send(records)
+            return
+        with contextlib.ExitStack() as stack:
+            if str(out) == "-":
+                sink: BinaryIO = sys.stdout.buffer
+            else:
+                sink = stack.enter_context(out.open("wb"))
+            written = write_lines(records, sink)
+            if kafka:
+                send(written)
+            else:
+                for _ in written:
+                    pass
+            sink.flush()
 
 
 def _summarise(

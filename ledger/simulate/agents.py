@@ -227,11 +227,11 @@ def _document_batches(
 def _batch_segments(
     rng: Random, begin: int, duration: int
 ) -> list[tuple[int, int, float]]:
-    segments = [(begin, begin + duration, rng.uniform(10, 40))]
+    segments = [(begin, begin + duration, rng.uniform(10, 30))]
     if duration >= 90 * MINUTE:
         # One burst hour: the morning's scans arrive in one go.
         burst = begin + rng.randrange(0, duration - HOUR)
-        segments.append((burst, burst + HOUR, rng.uniform(300, 1200)))
+        segments.append((burst, burst + HOUR, rng.uniform(300, 1000)))
     return segments
 
 
