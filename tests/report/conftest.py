@@ -23,12 +23,13 @@ from projections.rows import ALERTS, AUTH_EVENTS, REVOCATIONS
 from projections.store import AuditStore
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuditStore]:
     """A store holding the sample week, written through the audit writer's path.
 
-    One per package: chDB hosts one engine per process, and filling it once keeps
-    the tests quick.
+    One per module, closed at its end: chDB hosts one engine per process, so the
+    next module's store (or another package's) can only open once this one is
+    closed.
     """
     path = tmp_path_factory.mktemp("report-store")
     settings = LedgerSettings(
@@ -48,7 +49,7 @@ def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuditStor
     store.close()
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def sample_report(sample_store: AuditStore) -> AssessmentReport:
     """The report of the sample week, with its labels and three dead letters."""
     return build_report(
