@@ -19,9 +19,7 @@ DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 class LedgerSettings(BaseSettings):
     """Everything an operator can set. Each field maps to `LEDGER_<NAME>`."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="LEDGER_", frozen=True, extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", frozen=True, extra="ignore")
 
     data_dir: Path = Field(
         Path(".ledger"),
@@ -49,9 +47,7 @@ class LedgerSettings(BaseSettings):
     topic_dead_letters: str = Field(
         "auth.events.dlq", description="Input that failed validation."
     )
-    topic_commands: str = Field(
-        "session.commands", description="Revocation requests."
-    )
+    topic_commands: str = Field("session.commands", description="Revocation requests.")
     topic_revocations: str = Field(
         "session.revocations", description="Revocation notices for enforcement."
     )
@@ -110,6 +106,12 @@ class LedgerSettings(BaseSettings):
     )
     broker_max_poll_records: int = Field(
         2000, ge=1, description="Most records one consumer poll returns."
+    )
+    producer_max_batch_bytes: int = Field(
+        512 * 1024,
+        ge=16 * 1024,
+        description="Largest producer batch per partition (Faust's default holds "
+        "only a few dozen events).",
     )
     producer_linger_ms: int = Field(
         5, ge=0, description="How long the producer waits to fill a batch."

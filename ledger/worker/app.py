@@ -71,7 +71,8 @@ def create_app(settings: LedgerSettings) -> faust.App:
         autodiscover=False,
         stream_buffer_maxsize=settings.stream_buffer_maxsize,
         broker_max_poll_records=settings.broker_max_poll_records,
-        producer_linger_ms=settings.producer_linger_ms,
+        producer_linger=settings.producer_linger_ms / 1000,
+        producer_max_batch_size=settings.producer_max_batch_bytes,
         table_standby_replicas=0,
     )
 
