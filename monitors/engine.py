@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ledger.errors import ConfigurationError
 from monitors.alerts import REVOKED_KEPT, AlertBook, AlertFacts
 from monitors.baselines import PrincipalBaseline, RateBuckets, SourceBaseline
 from monitors.context import (
@@ -81,6 +82,7 @@ class MonitorEngine:
         self.store: MonitorStore = store if store is not None else MemoryStore()
         self.detectors = detectors if detectors is not None else default_detectors()
         self.book = AlertBook(self.policy.merge_window, self.policy.update_interval)
+        self._check_disabled()
 
     def observe(
         self, event: AuthEvent, context: SessionContext | None = None
@@ -141,6 +143,17 @@ class MonitorEngine:
         if source is not None and address is not None:
             self.store.save_source(address, source)
         return verdict
+
+    def _check_disabled(self) -> None:
+        names = {detector.name for detector in self.detectors}
+        for category in SessionCategory:
+            unknown = self.policy.for_category(category).disabled - names
+            if unknown:
+                raise ConfigurationError(
+                    f"monitors.{category.value}.disabled names no detector: "
+                    f"{', '.join(sorted(unknown))}; the known ones are "
+                    f"{', '.join(sorted(names))}"
+                )
 
     def _advance_context(self, event: AuthEvent) -> SessionContext:
         context = advance(self.store.context(event.session_id), event)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas import Evidence, Severity
+from schemas.limits import TEXT_MAX
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +49,18 @@ def evidence(
     baseline: float | str | None = None,
     detail: str | None = None,
 ) -> Evidence:
-    """One piece of evidence; floats are rounded so alerts read well."""
+    """One piece of evidence; floats rounded, text cut to what an alert may hold."""
+    return Evidence(
+        feature=feature,
+        value=_fit(value),
+        baseline=None if baseline is None else _fit(baseline),
+        detail=None if detail is None else _fit(detail),
+    )
+
+
+def _fit(value: float | str) -> float | str:
     if isinstance(value, float):
-        value = round(value, 4)
-    if isinstance(baseline, float):
-        baseline = round(baseline, 4)
-    return Evidence(feature=feature, value=value, baseline=baseline, detail=detail)
+        return round(value, 4)
+    # Resources and scopes are free text of up to 1024 characters each; a joined
+    # list of them would not fit the alert.
+    return value if len(value) <= TEXT_MAX else value[: TEXT_MAX - 1] + "…"

@@ -206,6 +206,18 @@ class UserMonitors(CategoryMonitors):
 class AgentMonitors(CategoryMonitors):
     """Thresholds of the detectors that judge agents and service accounts."""
 
+    warmup_events: int = Field(
+        50,
+        ge=0,
+        description="Events an agent's baseline learns before the detectors that "
+        "judge against it (networks) may alert.",
+    )
+    warmup_days: int = Field(
+        2,
+        ge=0,
+        description="Distinct days an agent's baseline needs: a fleet shows its "
+        "regions and networks over its first day, not its first events.",
+    )
     max_events_per_minute: float = Field(
         20_000.0, gt=0, description="Machine-scale rate limit per principal."
     )
@@ -256,7 +268,6 @@ class AgentMonitors(CategoryMonitors):
                 "push",
                 "webauthn",
                 "passkey",
-                "oidc",
                 "saml",
                 "authorization_code",
                 "device_code",

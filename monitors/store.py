@@ -16,8 +16,9 @@ so that the state survives restarts.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import MutableMapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from monitors.baselines import BaselineUnreadable, PrincipalBaseline, SourceBaseline
 from monitors.context import SessionContext
@@ -100,14 +101,19 @@ class MemoryStore:
 class EncodedStore:
     """The engine's state as bytes, in mutable mappings: dicts, or Faust tables.
 
-    Baselines and contexts are read from and written to their mapping on every
-    event, so the mapping (a changelog-backed table in the worker) is always the
-    truth. Models are large (about 11 kB) and change with every event, so they
-    are kept live in memory and written out every `model_every` saves: after a
-    crash, a model has lost at most that many events of learning, which only
-    delays its calibration a little. `scope` tells apart the models and source
-    baselines of different partitions in the worker, where a key must only ever
-    be written from one partition.
+    Baselines and contexts are written to their mapping on every event, so the
+    mapping (a changelog-backed table in the worker) always holds the truth. The
+    objects last read or written are also kept decoded, up to `cached` of each
+    kind, so that a busy principal is not decoded again for each event; `forget`
+    drops them when the mapping may have changed behind the store's back (the
+    worker calls it when partitions are revoked).
+
+    Models are large (about 11 kB) and change with every event, so they are kept
+    live in memory and written out every `model_every` saves: after a crash, a
+    model has lost at most that many events of learning, which only delays its
+    calibration a little. `scope` tells apart the models and source baselines of
+    different partitions in the worker, where a key must only ever be written
+    from one partition.
 
     Stored bytes that cannot be read (a corrupt or newer record) are logged and
     replaced by a fresh baseline, which starts its warm-up again.
@@ -120,6 +126,7 @@ class EncodedStore:
         models: MutableMapping[bytes, bytes],
         contexts: MutableMapping[bytes, bytes],
         model_every: int = 1,
+        cached: int = 50_000,
     ) -> None:
         self.principals = principals
         self.sources = sources
@@ -127,8 +134,17 @@ class EncodedStore:
         self.contexts = contexts
         self.model_every = model_every
         self.scope = ""
+        self.cached = cached
+        self._principals: OrderedDict[bytes, PrincipalBaseline] = OrderedDict()
+        self._contexts: OrderedDict[bytes, SessionContext] = OrderedDict()
         self._live_models: dict[bytes, CategoryModel] = {}
         self._unsaved: dict[bytes, int] = {}
+
+    def _remember(self, cache: OrderedDict[bytes, Any], key: bytes, value: Any) -> None:
+        cache[key] = value
+        cache.move_to_end(key)
+        if len(cache) > self.cached:
+            cache.popitem(last=False)
 
     def _model_key(self, category: SessionCategory) -> bytes:
         return f"{category.value}@{self.scope}".encode()
@@ -137,19 +153,27 @@ class EncodedStore:
         return f"{self.scope}/{address}".encode()
 
     def principal(self, key: str) -> PrincipalBaseline | None:
-        raw = self.principals.get(key.encode())
+        encoded = key.encode()
+        cached = self._principals.get(encoded)
+        if cached is not None:
+            return cached
+        raw = self.principals.get(encoded)
         if raw is None:
             return None
         try:
-            return PrincipalBaseline.from_bytes(raw)
+            baseline = PrincipalBaseline.from_bytes(raw)
         except BaselineUnreadable as error:
             logger.warning(
                 "%s; %s starts a fresh baseline and warms up again", error, key
             )
             return None
+        self._remember(self._principals, encoded, baseline)
+        return baseline
 
     def save_principal(self, key: str, baseline: PrincipalBaseline) -> None:
-        self.principals[key.encode()] = baseline.to_bytes()
+        encoded = key.encode()
+        self.principals[encoded] = baseline.to_bytes()
+        self._remember(self._principals, encoded, baseline)
 
     def source(self, address: str) -> SourceBaseline | None:
         raw = self.sources.get(self._source_key(address))
@@ -189,13 +213,29 @@ class EncodedStore:
         self._unsaved[key] = unsaved
 
     def context(self, session_id: str) -> SessionContext | None:
-        raw = self.contexts.get(session_id.encode())
-        return None if raw is None else SessionContext.from_bytes(raw)
+        encoded = session_id.encode()
+        cached = self._contexts.get(encoded)
+        if cached is not None:
+            return cached
+        raw = self.contexts.get(encoded)
+        if raw is None:
+            return None
+        context = SessionContext.from_bytes(raw)
+        self._remember(self._contexts, encoded, context)
+        return context
 
     def save_context(self, session_id: str, context: SessionContext) -> None:
-        self.contexts[session_id.encode()] = context.to_bytes()
+        encoded = session_id.encode()
+        self.contexts[encoded] = context.to_bytes()
+        self._remember(self._contexts, encoded, context)
 
-    def forget_models(self) -> None:
-        """Drop the live models, so that the next read comes from the mapping."""
+    def forget(self) -> None:
+        """Drop every decoded object, so that the next reads come from the mappings.
+
+        Learning a model has not yet written out is lost: this partition's model
+        resumes from its last write, wherever it is read next.
+        """
+        self._principals.clear()
+        self._contexts.clear()
         self._live_models.clear()
         self._unsaved.clear()

@@ -40,6 +40,8 @@ from datetime import timedelta
 import faust
 from faust.types import EventT, TopicT
 
+from ledger.settings import LedgerSettings
+from ledger.topics import TopicSpec
 from ledger.worker.app import CONTROL_HEADER, LedgerWorker
 from ledger.worker.validation import record_time
 from monitors.context import partition_key
@@ -80,11 +82,37 @@ def _raw_table(app: faust.App, name: str, partitions: int, help: str) -> faust.T
     )
 
 
+def routed_topic_name(settings: LedgerSettings) -> str:
+    """The name of the topic of ledger events re-keyed for the monitors."""
+    return f"{settings.app_id}-monitor-events"
+
+
+def monitor_topics(settings: LedgerSettings) -> list[TopicSpec]:
+    """The topics the monitors need before the worker starts.
+
+    `ledger worker` creates them with the ledger's own topics. Faust would create
+    the re-keyed topic itself, but only just before it subscribes, and a broker
+    whose metadata lags behind the creation then leaves the topic unassigned
+    until the consumer's next metadata refresh (five minutes).
+    """
+    return [
+        TopicSpec(
+            name=routed_topic_name(settings),
+            partitions=settings.partitions,
+            cleanup_policy="delete",
+            retention_ms=int(ROUTED_RETENTION.total_seconds() * 1000),
+            keyed=True,
+            purpose="ledger events re-keyed by principal (a hybrid by its user) "
+            "for the monitors",
+        )
+    ]
+
+
 def routed_topic(worker: LedgerWorker) -> TopicT:
     """The internal topic of ledger events re-keyed for the monitors."""
     settings = worker.settings
     return worker.app.topic(
-        f"{settings.app_id}-monitor-events",
+        routed_topic_name(settings),
         key_type=bytes,
         value_type=bytes,
         key_serializer="raw",
@@ -124,9 +152,9 @@ def install(worker: LedgerWorker) -> None:
     engine = MonitorEngine(policy, store)
 
     @app.on_partitions_revoked.connect
-    async def forget_models(sender: object, revoked: object, **kwargs: object) -> None:
-        # A partition may come back later, after another worker taught its model.
-        store.forget_models()
+    async def forget(sender: object, revoked: object, **kwargs: object) -> None:
+        # A partition may come back later, after another worker moved its state on.
+        store.forget()
 
     @app.agent(worker.events, name="monitor-router", concurrency=1)
     async def route(stream: faust.StreamT) -> None:

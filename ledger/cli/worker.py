@@ -13,6 +13,7 @@ from ledger.kafka.admin import ensure_topics
 from ledger.settings import LedgerSettings
 from ledger.topics import ledger_topics
 from ledger.worker import build_worker
+from monitors.worker import monitor_topics
 
 logger = logging.getLogger(__name__)
 
@@ -23,9 +24,8 @@ def run_worker(
     """Run the ledger worker until interrupted (SIGINT or SIGTERM)."""
     settings = LedgerSettings()
     try:
-        warnings = asyncio.run(
-            ensure_topics(settings.bootstrap_servers, ledger_topics(settings))
-        )
+        topics = [*ledger_topics(settings), *monitor_topics(settings)]
+        warnings = asyncio.run(ensure_topics(settings.bootstrap_servers, topics))
     except LedgerError as error:
         typer.secho(f"error: {error}", fg="red", err=True)
         raise typer.Exit(1) from error

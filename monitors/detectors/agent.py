@@ -13,8 +13,12 @@ suspicious for an agent is a change in *what* it does or *where from*:
   denied (an attempt).
 - `agent_new_network`: a new ASN, cloud region or country, or a cloud agent
   suddenly calling from outside any cloud region: token theft shows this way.
-  One novelty is medium (a deployment to a new region looks the same), two or
-  more at once is high.
+  High when the call comes from outside any cloud region with two novelties or
+  more (a new network, and a new country or leaving the cloud); medium for
+  anything else, such as a move to a new region or provider, which is how
+  fleets grow. Judged once the agent's baseline has seen two distinct days: a
+  token stolen on an agent's first day is left to the scope and use-after-end
+  rules.
 - `use_after_end`: activity on a session after it ended, expired or was revoked
   (high after revocation), or with a token past its expiry (and
   `token_expiry_grace`). It applies to every
@@ -172,9 +176,14 @@ class NewNetwork:
         if not novel:
             return None
         what = ", ".join(f"{item.feature} {item.value}" for item in novel)
+        source = observation.event.source
+        # A move between cloud regions is how fleets grow; a cloud agent calling
+        # from outside any cloud, from a new network, is how stolen tokens look.
+        outside_cloud = source is not None and not source.cloud_region
+        severe = outside_cloud and len(novel) >= 2
         return Finding(
             detector=self.name,
-            severity=Severity.HIGH if len(novel) >= 2 else Severity.MEDIUM,
+            severity=Severity.HIGH if severe else Severity.MEDIUM,
             score=len(novel) / 4,
             explanation=(
                 f"{observation.event.principal.id} called from a place its baseline "

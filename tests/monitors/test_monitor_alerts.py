@@ -7,7 +7,7 @@ from datetime import timedelta
 from monitor_streams import MONDAY, agent_event, agent_started, replay
 
 from monitors.engine import MonitorEngine
-from schemas import AccessOutcome, AccessRecorded, Severity
+from schemas import AccessOutcome, AccessRecorded, Scope, Severity
 
 START = MONDAY + timedelta(hours=9)
 
@@ -94,3 +94,17 @@ def test_revocation_of_people_when_the_policy_asks_for_it(engine_with) -> None:
     engine = engine_with(user={"revoke_at": "high", "allowed_countries": ["FR"]})
     verdict = engine.observe(login(START))
     assert [c.session_id for c in verdict.revocations] == ["sess-user-7f3a"]
+
+
+def test_evidence_of_a_huge_grant_is_cut_to_fit_the_alert() -> None:
+    wide = tuple(
+        Scope(resource=f"s3://bucket-{n}/" + "x" * 900, operations=("read",))
+        for n in range(4)
+    )
+    engine = MonitorEngine()
+    engine.observe(agent_started(START, scopes=wide))
+    verdict = engine.observe(
+        agent_event(AccessRecorded, START, resource="s3://elsewhere/file")
+    )
+    [alert] = verdict.alerts
+    assert len(alert.evidence[0].baseline) == 1024

@@ -42,8 +42,8 @@ PARTITIONS = 4
 def normal_then_stolen() -> list:
     """Four days of reads from eu-west-1, then one read from a Russian network."""
     events = [agent_started(MONDAY, lifecycle=LifecycleRequest())]
-    for step in range(1, 41):
-        events.append(agent_event(AccessRecorded, MONDAY + timedelta(hours=2.4 * step)))
+    for step in range(1, 81):
+        events.append(agent_event(AccessRecorded, MONDAY + timedelta(hours=1.2 * step)))
     stolen = Source(ip="198.51.100.23", country="RU", asn=12389)
     events.append(
         agent_event(AccessRecorded, MONDAY + timedelta(days=4, hours=1), source=stolen)

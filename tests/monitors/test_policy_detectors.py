@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from monitor_streams import (
     BERLIN,
     CLOUD,
@@ -16,7 +17,9 @@ from monitor_streams import (
     user_event,
 )
 
+from ledger.errors import ConfigurationError
 from monitors.engine import MonitorEngine
+from monitors.policy import MonitorPolicy
 from schemas import AccessRecorded, Severity, Source
 
 MORNING = MONDAY + timedelta(hours=9)
@@ -115,3 +118,9 @@ def test_device_required_login_without_device_fires_and_with_one_is_silent(
 def test_disabled_detector_stays_silent(engine_with) -> None:
     engine = engine_with(user={"disabled": ["user_mfa_required"]})
     assert engine.observe(login(MORNING, mfa=False)).alerts == ()
+
+
+def test_disabled_detector_misspelt_is_refused_with_the_known_names() -> None:
+    policy = MonitorPolicy.model_validate({"agent": {"disabled": ["agent_brust"]}})
+    with pytest.raises(ConfigurationError, match=r"agent_brust.*agent_burst"):
+        MonitorEngine(policy)
