@@ -90,6 +90,8 @@ NOTICE_FORMAT_HEADER = "ledger-notice-format"
 PREVIEW_SAMPLE = 20
 """Session ids a preview lists besides its count."""
 SEND_ATTEMPTS = 5
+SWEEP_CHUNK = 500
+"""Sessions a broadcast command revokes between two yields to the event loop."""
 
 
 def _raw_table(app: faust.App, name: str, partitions: int, help: str) -> faust.Table:
@@ -241,20 +243,23 @@ class RevocationEngine:
                 )
                 return
             revocations = self.aimed(command)
+            await self._append(revocations, command)
+            revoked = len(revocations)
         else:
             if isinstance(command, EmergencyRevoke):
                 self.raise_floor(command, partition)
-            revocations = self.swept(command, partition)
-        await self._append(revocations, command)
+                # Let validity answers apply the floor before the sweep begins.
+                await asyncio.sleep(0)
+            revoked = await self.sweep(command, partition)
         self.handled[command.type] += 1
-        if revocations or isinstance(command, RevokeSession):
+        if revoked or isinstance(command, RevokeSession):
             logger.info(
                 "%s %s (%s) on partition %d: %d sessions revoked",
                 command.type,
                 command.command_id,
                 command.requester,
                 partition,
-                len(revocations),
+                revoked,
             )
 
     def aimed(self, command: RevokeSession) -> list[SessionRevoked]:
@@ -277,10 +282,25 @@ class RevocationEngine:
             return []
         return [revoked_by_command(command, record)]
 
-    def swept(self, command: Broadcast, partition: int) -> list[SessionRevoked]:
-        """The revocations of every active session of `partition` it selects."""
+    async def sweep(self, command: Broadcast, partition: int) -> int:
+        """Revoke every active session of `partition` the command selects, a
+        chunk at a time; return how many."""
+        keys = self.active.keys(partition, _categories(command))
+        revoked = 0
+        for start in range(0, len(keys), SWEEP_CHUNK):
+            chunk = self.selected(command, partition, keys[start : start + SWEEP_CHUNK])
+            # Awaiting the broker yields: validity answers and the fold run between
+            # chunks instead of waiting for the whole partition.
+            await self._append(chunk, command)
+            revoked += len(chunk)
+        return revoked
+
+    def selected(
+        self, command: Broadcast, partition: int, keys: list[bytes]
+    ) -> list[SessionRevoked]:
+        """The revocations of the sessions among `keys` the command selects."""
         found = []
-        for key in self.active.keys(partition, _categories(command)):
+        for key in keys:
             record = self.tables.get(key)
             if (
                 record is not None
