@@ -616,7 +616,7 @@ def incidents_of(labels: dict[str, Any]) -> list[Incident]:
                     description=str(entry.get("description", "")),
                 )
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise ValueError(
                 f"incident #{number} of the labels file cannot be read: {error!r}"
             ) from error
