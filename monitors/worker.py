@@ -202,7 +202,18 @@ def install(worker: LedgerWorker) -> None:
                 )
                 continue
             store.scope = str(event.message.partition)
-            verdict = engine.observe(parsed)
+            try:
+                verdict = engine.observe(parsed)
+            except Exception:
+                # One event the engine cannot judge must not stop the monitors.
+                logger.exception(
+                    "event %s of %s skipped by the monitors; decoded state is "
+                    "dropped and read again from the tables",
+                    parsed.event_id,
+                    parsed.principal.id,
+                )
+                store.forget()
+                continue
             for alert in verdict.alerts:
                 worker.alerts.send_soon(
                     key=alert.principal_id.encode(), value=serialize(alert)
