@@ -219,8 +219,8 @@ def _activity(report: AssessmentReport) -> str:
             label_every=2,
             y_unit=" %",
         )
-        + "<figcaption>Hour of day (UTC): people cluster in the working day, "
-        "agents run around the clock.</figcaption></figure>"
+        + "<figcaption>Hour of day (UTC): each category's events as a share of "
+        "its own total.</figcaption></figure>"
     )
     rows = []
     for activity in report.activity:
