@@ -10,6 +10,7 @@ import logging
 import typer
 
 from ledger.cli import (
+    alerts,
     audit,
     events,
     ingest,
@@ -40,6 +41,7 @@ app.add_typer(sessions.app, name="sessions")
 app.add_typer(revoke.app, name="revoke")
 app.command("worker")(worker.run_worker)
 app.command("lag")(lag.lag)
+app.add_typer(alerts.app, name="alerts")
 app.command("simulate")(simulate.simulate)
 app.command("report")(report.report)
 

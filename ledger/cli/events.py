@@ -12,9 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import typer
-from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import KafkaError
-from aiokafka.structs import ConsumerRecord, TopicPartition
+from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 from pydantic_core import to_json
 from rich.console import Console
@@ -27,8 +25,8 @@ from rich.progress import (
 )
 
 from ledger.client import LedgerClient
-from ledger.errors import BrokerError, LedgerError
-from ledger.kafka.admin import admin_client
+from ledger.errors import LedgerError
+from ledger.kafka.tail import tail_topic
 from ledger.settings import LedgerSettings
 from schemas import AuthEvent, DeadLetter, InvalidEvent, parse_event, serialize
 
@@ -179,69 +177,17 @@ async def _tail(
     follow: bool,
 ) -> None:
     topic = settings.topic_dead_letters
-    partitions = await _partition_count(settings.bootstrap_servers, topic)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False
+    await tail_topic(
+        settings.bootstrap_servers,
+        topic,
+        show,
+        from_beginning=from_beginning,
+        limit=limit,
+        follow=follow,
+        on_follow=lambda: errors.print(
+            f"following {topic}; Ctrl-C stops", soft_wrap=True
+        ),
     )
-    try:
-        await consumer.start()
-    except (KafkaError, OSError) as error:
-        await consumer.stop()
-        raise BrokerError(
-            f"no Kafka broker answers at {settings.bootstrap_servers} ({error!r}); "
-            "cannot read the dead letters"
-        ) from error
-    # aiokafka 0.14 raises CancelledError from stop() if its offset-reset task
-    # never ran; one turn of the loop lets it start.
-    await asyncio.sleep(0)
-    try:
-        assigned = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(assigned)
-        begins = await consumer.beginning_offsets(assigned)
-        ends = await consumer.end_offsets(assigned)
-        for tp in assigned:
-            if from_beginning:
-                start = begins[tp]
-            elif limit:
-                start = max(begins[tp], ends[tp] - limit)
-            else:
-                start = ends[tp]
-            consumer.seek(tp, start)
-        if follow:
-            errors.print(f"following {topic}; Ctrl-C stops", soft_wrap=True)
-
-        shown = 0
-        while follow or await _behind(consumer, ends):
-            batches = await consumer.getmany(timeout_ms=500)
-            for tp, records in batches.items():
-                for record in records:
-                    if not follow and record.offset >= ends[tp]:
-                        continue
-                    show(record)
-                    shown += 1
-                    if limit and shown >= limit:
-                        return
-    finally:
-        await consumer.stop()
-
-
-async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
-    for tp, end in ends.items():
-        if await consumer.position(tp) < end:
-            return True
-    return False
-
-
-async def _partition_count(bootstrap: str, topic: str) -> int:
-    async with admin_client(bootstrap) as admin:
-        # List first: describing a missing topic could auto-create it.
-        if topic not in await admin.list_topics():
-            raise BrokerError(
-                f"topic {topic} does not exist on {bootstrap}; the worker creates it "
-                "when it starts"
-            )
-        [description] = await admin.describe_topics([topic])
-    return len(description["partitions"])
 
 
 def preview(raw: bytes, width: int = 160) -> str:
