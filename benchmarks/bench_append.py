@@ -33,6 +33,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
+from results import emit
 
 from ledger.client import LedgerClient
 from ledger.kafka.admin import ensure_topics
@@ -178,6 +179,20 @@ def main() -> None:
         worker.terminate()
         worker.wait(90)
     report("http      POST /events", posted, raw)
+    shape = f"{args.events:,} events of ~{size} bytes, batches of {args.batch}"
+    for metric, rate in (
+        ("LedgerClient.append_many", appended),
+        ("POST /events, one worker", posted),
+    ):
+        emit(
+            "append",
+            metric,
+            rate,
+            "events/s",
+            baseline=raw,
+            baseline_label="plain aiokafka producer, same settings",
+            note=shape,
+        )
 
 
 def report(what: str, rate: float, baseline_rate: float) -> None:

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
+from results import emit
+
 from ledger.settings import LedgerSettings
 from projections.messages import KafkaRecord, intake, parsers
 from projections.rows import (
@@ -180,6 +182,15 @@ def main() -> None:
     ):
         rate = count / seconds
         print(f"  {label:<44} {rate:>10,.0f} rows/s   {rate / base:.2f}")
+        emit(
+            "audit writer",
+            label,
+            rate,
+            "rows/s",
+            baseline=base,
+            baseline_label="direct clickhouse-connect insert into chDB",
+            note=f"{count:,} events, batches of {args.batch:,}",
+        )
 
 
 if __name__ == "__main__":

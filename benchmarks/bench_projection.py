@@ -45,6 +45,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
+from results import emit
 
 from ledger.domain.deadlines import DeadlineIndex
 from ledger.domain.fold import apply
@@ -447,6 +448,19 @@ def main() -> None:
         ("ratio projection / Faust floor", folded, floor),
     ):
         print(f"{name:40}{rate / base:12.2%}{per_cpu / base_cpu:16.2%}")
+    for metric, value, base, unit in (
+        ("session worker throughput", folded[0], raw[0], "records/s"),
+        ("session worker per CPU-second", folded[1], raw[1], "records/CPU-s"),
+    ):
+        emit(
+            "projection",
+            metric,
+            value,
+            unit,
+            baseline=base,
+            baseline_label="plain aiokafka consumer, same topic",
+            note=f"{total:,} records, fold + clock + web + session API",
+        )
 
     print(f"pure fold in this process (parse + apply): {fold_rate(records):,.0f}/s")
     record_bytes, index_bytes = memory_per_million(args.memory_sessions)

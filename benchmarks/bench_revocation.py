@@ -44,6 +44,7 @@ from typing import Any
 import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
+from results import emit
 
 from ledger.kafka.admin import ensure_topics
 from ledger.settings import LedgerSettings
@@ -366,6 +367,27 @@ def main() -> None:
     print(
         f"  first rejection / fold of starts   "
         f"{marks['first_rejected'] / fold_seconds:8.4f}"
+    )
+    shape = f"{n:,} active agent sessions, emergency revocation of agents"
+    emit(
+        "revocation",
+        "emergency: first validity check rejected",
+        marks["first_rejected"],
+        "s",
+        baseline=fold_seconds,
+        baseline_label=f"the worker's fold of the {n:,} starts",
+        better="lower",
+        note=shape,
+    )
+    emit(
+        "revocation",
+        "emergency: every notice published",
+        notices,
+        "s",
+        baseline=raw_seconds,
+        baseline_label=f"plain aiokafka read of the {n:,} starts",
+        better="lower",
+        note=f"{shape}; {n / notices:,.0f} notices/s",
     )
 
 
