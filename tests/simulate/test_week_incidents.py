@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from conftest import WEEK, Week
+from simulated_week import WEEK, Week
 
 from ledger.simulate.malformed import KINDS
 from schemas import SessionCategory

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from conftest import Week, local_zone
+from simulated_week import Week, local_zone
 
 from schemas import SessionCategory
 
