@@ -13,6 +13,7 @@ from ledger.kafka.admin import ensure_topics
 from ledger.settings import LedgerSettings
 from ledger.topics import ledger_topics
 from ledger.worker import build_worker
+from ledger.worker.app import changelog_topics
 from monitors.worker import monitor_topics
 
 logger = logging.getLogger(__name__)
@@ -23,17 +24,21 @@ def run_worker(
 ) -> None:
     """Run the ledger worker until interrupted (SIGINT or SIGTERM)."""
     settings = LedgerSettings()
+    # Faust creates its data dir without parents; a fresh data dir has none yet.
+    (settings.data_dir / "worker").mkdir(parents=True, exist_ok=True)
+    worker = build_worker(settings)
     try:
-        topics = [*ledger_topics(settings), *monitor_topics(settings)]
+        topics = [
+            *ledger_topics(settings),
+            *monitor_topics(settings),
+            *changelog_topics(worker),
+        ]
         warnings = asyncio.run(ensure_topics(settings.bootstrap_servers, topics))
     except LedgerError as error:
         typer.secho(f"error: {error}", fg="red", err=True)
         raise typer.Exit(1) from error
     for warning in warnings:
         typer.secho(f"warning: {warning}", fg="yellow", err=True)
-    # Faust creates its data dir without parents; a fresh data dir has none yet.
-    (settings.data_dir / "worker").mkdir(parents=True, exist_ok=True)
-    worker = build_worker(settings)
     logger.info(
         "worker %s starting on %s with %s",
         settings.app_id,

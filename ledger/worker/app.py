@@ -11,6 +11,7 @@ from faust.types import TopicT
 
 from ledger.credentials import Credentials, load_credentials
 from ledger.settings import LedgerSettings
+from ledger.topics import FOREVER, TopicSpec
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,28 @@ def build_worker(
         install(worker)
         worker.components.append(install.__module__)
     return worker
+
+
+def changelog_topics(worker: LedgerWorker) -> list[TopicSpec]:
+    """The changelog topics of the worker's tables, to create before Faust starts.
+
+    Faust creates them itself while starting, but on a busy broker the consumer's
+    metadata can still lack one when the first event is folded, and the table write
+    then fails with PartitionsMismatch ("changelog topic has 0 partitions").
+    """
+    specs = []
+    for table in worker.app.tables.values():
+        specs.append(
+            TopicSpec(
+                name=table.changelog_topic.get_topic_name(),
+                partitions=table.partitions or worker.settings.partitions,
+                cleanup_policy="compact",
+                retention_ms=FOREVER,
+                keyed=True,
+                purpose=f"changelog of the {table.name} table",
+            )
+        )
+    return specs
 
 
 def default_components() -> list[Component]:
