@@ -105,7 +105,7 @@ BENCHMARKS = (
         "alert latency",
         "bench_alert_latency.py",
         full=(),
-        quick=("--seconds", "20"),
+        quick=("--seconds", "30"),
         limit_minutes=40,
         quick_limit_minutes=20,
     ),
