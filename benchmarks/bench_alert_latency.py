@@ -32,7 +32,6 @@ import contextlib
 import json
 import math
 import os
-import shutil
 import tempfile
 import time
 import uuid
@@ -47,6 +46,7 @@ from results import emit
 from worker_process import (
     PARTITIONS,
     WorkerProcess,
+    discard_state,
     drained_at,
     settings_of,
     unique_name,
@@ -381,8 +381,8 @@ def main() -> None:
             f"{plain_sent} pipe records did not arrive within {options.grace:.0f} s; "
             f"see {worker.log}"
         )
-    # The worker's state and log are kept only when the run failed.
-    shutil.rmtree(work, ignore_errors=True)
+    # The tables and chDB are kept only when the run failed; the logs always.
+    discard_state(work)
 
 
 if __name__ == "__main__":

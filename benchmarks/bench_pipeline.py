@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import itertools
 import os
-import shutil
 import tempfile
 import time
 from datetime import UTC, date, datetime
@@ -41,6 +40,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from results import emit
 from worker_process import (
     WorkerProcess,
+    discard_state,
     drained_at,
     end_offsets,
     get_json,
@@ -213,8 +213,8 @@ def main() -> None:
         baseline_label="plain aiokafka consumer, same topic",
         note=note,
     )
-    # The worker's state and log are kept only when the run failed.
-    shutil.rmtree(work, ignore_errors=True)
+    # The tables and chDB are kept only when the run failed; the logs always.
+    discard_state(work)
     emit(
         "pipeline",
         "full worker throughput per CPU-second",

@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import os
 import random
-import shutil
 import sys
 import tempfile
 import time
@@ -45,6 +44,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from results import emit
 from worker_process import (
     WorkerProcess,
+    discard_state,
     drained_at,
     get_json,
     plain_read,
@@ -276,9 +276,9 @@ def main() -> None:
         f"{n:,} sessions, session components, sample of {len(sample)}; run took "
         f"{total / 60:.0f} min"
     )
-    # The worker's state and log are kept only when the run failed.
-    shutil.rmtree(work, ignore_errors=True)
-    label = f"plain aiokafka read of the changelog ({read:,} records)"
+    # The tables and chDB are kept only when the run failed; the logs always.
+    discard_state(work)
+    label = f"plain aiokafka read of the changelog, {read:,} records"
     emit(
         "recovery",
         "restart ready, RocksDB kept (resume)",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -153,6 +154,14 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(30)
+
+
+def discard_state(work: Path) -> None:
+    """Remove the worker's tables and chDB under `work`; keep its logs."""
+    for entry in work.iterdir():
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+    print(f"worker logs kept in {work}", flush=True)
 
 
 async def drained_at(
