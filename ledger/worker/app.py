@@ -75,6 +75,12 @@ def create_app(settings: LedgerSettings) -> faust.App:
         producer_linger=settings.producer_linger_ms / 1000,
         producer_max_batch_size=settings.producer_max_batch_bytes,
         table_standby_replicas=0,
+        # Faust's stop (and rebalance) otherwise waits for every delivered record
+        # to be acked, and a record dropped from an agent's buffer when flow
+        # control clears it never is: the worker hung for good on SIGTERM during
+        # start-up. Unacked records are not committed, so they are read again on
+        # restart, which every consumer here absorbs (at-least-once, idempotent).
+        stream_wait_empty=False,
     )
 
 
