@@ -3,8 +3,14 @@
 Merging and publishing, decided once here:
 
 - Findings of one detector about one principal (or one source address) that
-  come within `merge_window` of the alert's last sighting join that alert: its
-  `count` grows and `last_seen` moves on. A later finding opens a new alert.
+  come within `merge_window` of an open alert's sightings, before its first or
+  after its last, join that alert: its `count` grows and its span widens.
+  Another finding opens a new alert.
+- Findings may come out of event-time order: the monitors see a principal's
+  sessions through different partitions, and a replay reads each partition far
+  ahead of the others. So up to `OPEN_PER_DETECTOR` alerts per detector stay
+  open, each until `LATE_FINDINGS` past its last sighting (measured on the
+  newest sighting seen), and a late finding joins the alert its time falls in.
 - An alert is published when it opens, then again as an update (same
   `alert_id`, larger count) when its severity rises, or when `update_interval`
   has passed since it was last published. Other repeats are counted silently.
@@ -24,8 +30,11 @@ Merging and publishing, decided once here:
 >>> first.published is not None, first.opened
 (True, True)
 >>> again = book.record(opened, finding, "agent:svc", facts, at=60.0)
->>> again.published is None, opened["agent_burst"].count
+>>> again.published is None, opened["agent_burst"][0].count
 (True, 2)
+>>> late = book.record(opened, finding, "agent:svc", facts, at=-1800.0)
+>>> late.opened, opened["agent_burst"][0].count
+(False, 3)
 """
 
 from __future__ import annotations
@@ -44,6 +53,15 @@ ALERT_NAMESPACE = UUID("5d0c3a4e-9b1f-5c55-8d8e-6a1f0b7c2e11")
 
 REVOKED_KEPT = 32
 """Sessions an open alert remembers having revoked."""
+
+OPEN_PER_DETECTOR = 4
+"""Alerts of one detector kept open per principal or address; the one seen
+least recently is closed first."""
+
+LATE_FINDINGS = timedelta(hours=24)
+"""How far behind the newest sighting a finding may come and still join an
+open alert; bounds how long a closed-looking alert is kept."""
+LATE_SECONDS = LATE_FINDINGS.total_seconds()
 
 
 class OpenAlert(BaseModel):
@@ -94,7 +112,7 @@ class AlertBook:
 
     def record(
         self,
-        opened: dict[str, OpenAlert],
+        opened: dict[str, list[OpenAlert]],
         finding: Finding,
         key: str,
         facts: AlertFacts,
@@ -102,8 +120,9 @@ class AlertBook:
     ) -> Recorded:
         """Merge `finding` into the open alerts of `key`, in place."""
         self._close_stale(opened, at)
-        current = opened.get(finding.detector)
-        if current is None or abs(at - current.last_seen) > self.merge_window:
+        alerts = opened.setdefault(finding.detector, [])
+        current = self._joined(alerts, at)
+        if current is None:
             current = OpenAlert(
                 alert_id=uuid5(ALERT_NAMESPACE, f"{finding.detector}|{key}|{at!r}"),
                 first_seen=at,
@@ -113,7 +132,9 @@ class AlertBook:
                 published_at=at,
                 published_severity=finding.severity,
             )
-            opened[finding.detector] = current
+            alerts.append(current)
+            if len(alerts) > OPEN_PER_DETECTOR:
+                alerts.remove(min(alerts, key=lambda alert: alert.last_seen))
             return Recorded(current, self._alert(current, finding, facts), True)
 
         current.count += 1
@@ -129,16 +150,30 @@ class AlertBook:
         current.published_severity = current.severity
         return Recorded(current, self._alert(current, finding, facts), False)
 
-    def _close_stale(self, opened: dict[str, OpenAlert], at: float) -> None:
-        # Alerts past their window never merge again; keeping them would only
-        # grow the baseline.
-        stale = [
-            detector
-            for detector, alert in opened.items()
-            if at - alert.last_seen > self.merge_window
+    def _joined(self, alerts: list[OpenAlert], at: float) -> OpenAlert | None:
+        """The open alert whose span, widened by the merge window, holds `at`."""
+        near = [
+            alert
+            for alert in alerts
+            if alert.first_seen - self.merge_window
+            <= at
+            <= alert.last_seen + self.merge_window
         ]
-        for detector in stale:
-            del opened[detector]
+        if not near:
+            return None
+        return min(near, key=lambda a: max(a.first_seen - at, at - a.last_seen, 0))
+
+    def _close_stale(self, opened: dict[str, list[OpenAlert]], at: float) -> None:
+        # An alert no finding can join any more would only grow the baseline.
+        for detector, alerts in list(opened.items()):
+            newest = max([at, *(alert.last_seen for alert in alerts)])
+            alerts[:] = [
+                alert
+                for alert in alerts
+                if newest - alert.last_seen <= self.merge_window + LATE_SECONDS
+            ]
+            if not alerts:
+                del opened[detector]
 
     @staticmethod
     def _alert(current: OpenAlert, finding: Finding, facts: AlertFacts) -> Alert:

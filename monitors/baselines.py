@@ -32,7 +32,9 @@ True
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ledger.errors import LedgerError
 from monitors.alerts import OpenAlert
@@ -56,6 +58,16 @@ DAY_SECONDS = 86_400
 HOUR_SECONDS = 3_600
 DAYS_OF_HOURS_KEPT = 14
 FAILURES_KEPT = 64
+
+
+def open_alerts_of(value: Any) -> Any:
+    """Stored open alerts, from before several could be open per detector too."""
+    if isinstance(value, dict):
+        return {
+            detector: [alerts] if isinstance(alerts, dict) else alerts
+            for detector, alerts in value.items()
+        }
+    return value
 
 
 class BaselineUnreadable(LedgerError):
@@ -159,8 +171,10 @@ class PrincipalBaseline(BaseModel):
     )
     last_refresh_at: float | None = None
 
-    alerts: dict[str, OpenAlert] = Field(default_factory=dict)
+    alerts: dict[str, list[OpenAlert]] = Field(default_factory=dict)
     """Open alerts about the principal, by detector."""
+
+    _read_alerts = field_validator("alerts", mode="before")(open_alerts_of)
 
     @classmethod
     def fresh(
@@ -278,7 +292,9 @@ class SourceBaseline(BaseModel):
         default_factory=lambda: RecentTimes(keep=FAILURES_KEPT)
     )
     targets: KnownValues = Field(default_factory=KnownValues)
-    alerts: dict[str, OpenAlert] = Field(default_factory=dict)
+    alerts: dict[str, list[OpenAlert]] = Field(default_factory=dict)
+
+    _read_alerts = field_validator("alerts", mode="before")(open_alerts_of)
 
     def learn(self, principal_id: str, at: float) -> None:
         """Count one failed login from the address against `principal_id`."""

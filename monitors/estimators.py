@@ -80,10 +80,18 @@ class DecayingCount(Estimator):
         return self.level * math.exp(-elapsed / self.horizon)
 
     def add(self, now: float) -> float:
-        """Count one event at `now`; return the new level."""
-        # Events a little out of order count as if they came now.
-        self.level = self.value_at(now) + 1.0
-        self.at = now if self.at is None else max(self.at, now)
+        """Count one event at `now`; return the new level.
+
+        A late event (before the newest one counted) adds what is left of it
+        by now, so the level does not depend on the order events come in:
+        a principal's sessions reach the monitors through different partitions,
+        each of which a replay may read far ahead of the others.
+        """
+        if self.at is None or now >= self.at:
+            self.level = self.value_at(now) + 1.0
+            self.at = now
+        else:
+            self.level += math.exp(-(self.at - now) / self.horizon)
         return self.level
 
 

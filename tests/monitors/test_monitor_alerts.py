@@ -108,3 +108,25 @@ def test_evidence_of_a_huge_grant_is_cut_to_fit_the_alert() -> None:
     )
     [alert] = verdict.alerts
     assert len(alert.evidence[0].baseline) == 1024
+
+
+def test_alert_findings_out_of_order_join_the_alert_their_time_falls_in() -> None:
+    # Two spans of findings three hours apart, read alternately, as a replay
+    # reads two partitions: two alerts, not one per finding.
+    engine = engine_with_agent()
+    early = [out_of_scope(m) for m in range(0, 30, 3)]
+    late = [out_of_scope(180 + m) for m in range(0, 30, 3)]
+    alternating = [event for pair in zip(late, early, strict=True) for event in pair]
+    verdicts = replay(engine, alternating)
+    opened = {alert.alert_id for verdict in verdicts for alert in verdict.alerts}
+    assert len(opened) == 2
+
+
+def test_alert_a_late_finding_within_the_window_grows_the_open_alert() -> None:
+    engine = engine_with_agent()
+    [first] = engine.observe(out_of_scope(60)).alerts
+    engine.observe(out_of_scope(20))  # forty minutes late, inside the window
+    [update] = engine.observe(out_of_scope(80)).alerts  # past the update interval
+    assert update.alert_id == first.alert_id
+    assert update.count == 3
+    assert update.first_seen == START + timedelta(minutes=20)

@@ -51,3 +51,14 @@ def test_known_values_beyond_capacity_forget_the_least_recently_seen() -> None:
         known.add(value, float(at))
     assert sorted(known.last_seen) == ["DE", "GB", "US"]
     assert "FR" not in known
+
+
+def test_decaying_count_is_the_same_whatever_order_the_events_come_in() -> None:
+    times = [7.0 * n for n in range(60)]
+    in_order, shuffled = DecayingCount(), DecayingCount()
+    for at in times:
+        in_order.add(at)
+    for at in times[1::2] + times[::2]:  # one session read far ahead of another
+        shuffled.add(at)
+    assert shuffled.at == in_order.at
+    assert math.isclose(shuffled.level, in_order.level, rel_tol=1e-9)
