@@ -57,6 +57,7 @@ from schemas import (
     TaskStarted,
     TokenIssued,
     TokenRefreshed,
+    ViolationKind,
     serialize,
 )
 
@@ -313,13 +314,26 @@ def use_after_alert(
 ) -> Alert | None:
     """The alert for activity on a revoked or expired session, else None.
 
-    Its id derives from the detector, the session and the offending event, so a
-    replayed fold raises the same alert. Severity: high for agents and hybrids,
-    medium for people.
+    One alert per session and detector: its id derives from both, so a replayed
+    fold raises the same alert, and a session used on and on after it ended
+    grows one alert instead of raising one per event. `count` is the session's
+    misuses of that kind so far (violations past the kept ones are assumed to be
+    of the same kind); the alert is published at the 1st, 2nd, 4th, 8th...
+    misuse, so its version on the topic is at most half behind. Severity: high
+    for agents and hybrids, medium for people.
     """
     detector = misuse(before, after, event)
     if not detector or before is None:
         return None
+    kind = (
+        ViolationKind.USE_AFTER_REVOCATION
+        if detector == USE_AFTER_REVOCATION
+        else ViolationKind.USE_AFTER_END
+    )
+    kept = [v for v in after.violations if v.kind is kind]
+    count = max(1, len(kept) + after.violation_count - len(after.violations))
+    if count & (count - 1):
+        return None  # not a power of two: counted, published later
     session = after.session_id
     if detector == USE_AFTER_REVOCATION:
         mark = before.revocation
@@ -349,7 +363,7 @@ def use_after_alert(
             Evidence(feature="cascade_root", value=before.revocation.cascade_root)
         )
     return Alert(
-        alert_id=uuid5(ALERT_NAMESPACE, f"{detector}\n{session}\n{event.event_id}"),
+        alert_id=uuid5(ALERT_NAMESPACE, f"{detector}\n{session}"),
         detector=detector,
         category=after.category,
         principal_id=after.principal.id,
@@ -360,8 +374,9 @@ def use_after_alert(
         score=1.0,
         explanation=explanation[:1000],
         evidence=tuple(evidence),
-        first_seen=event.occurred_at,
+        first_seen=min(kept[0].at, event.occurred_at) if kept else event.occurred_at,
         last_seen=event.occurred_at,
+        count=count,
     )
 
 

@@ -115,3 +115,22 @@ def test_active_index_follows_starts_and_revocations() -> None:
     index.follow(b"a1", before, after)
 
     assert index.keys(0) == [b"u1"] and index.counts() == {0: 1}
+
+
+def test_repeated_use_after_revocation_grows_one_alert_published_at_powers_of_two() -> (
+    None
+):
+    records, _ = fold_all([agent_started("a1", at(0))])
+    _fold_one(records, revoked(revoke("a1"), records["a1"]), 10)
+    published = []
+    for n in range(1, 10):
+        use = access("a1", at(30 + n), "s3://invoices/x.pdf")
+        before, after = _fold_one(records, use, 10 + n)
+        alert = use_after_alert(before, after, use)
+        if alert is not None:
+            published.append(alert)
+
+    assert [alert.count for alert in published] == [1, 2, 4, 8]
+    assert len({alert.alert_id for alert in published}) == 1
+    assert published[-1].first_seen == at(31)
+    assert published[-1].last_seen == at(38)
