@@ -93,9 +93,14 @@ class MonitorEngine:
         if isinstance(event, LEDGER_APPENDED):
             return NOTHING  # the ledger's own decisions are nobody's behaviour
 
+        true_category = context.category
+        if self.policy.uniform and true_category is not SessionCategory.USER:
+            context = context.model_copy(update={"category": SessionCategory.USER})
         category = context.category
         rules = self.policy.for_category(category)
-        key = principal_key(category, event.principal.id, context.subject)
+        # Keyed by the real category even when judged as a person's: the worker
+        # partitions by it, and a key written from two partitions would diverge.
+        key = principal_key(true_category, event.principal.id, context.subject)
         baseline = self._baseline(key, category)
         address = self._failed_login_address(event, category)
         source = None
@@ -137,7 +142,7 @@ class MonitorEngine:
 
         # 3. Alert and respond.
         verdict = self._respond(
-            event, context, key, baseline, source, address, findings
+            event, context, true_category, key, baseline, source, address, findings
         )
         self.store.save_principal(key, baseline)
         if source is not None and address is not None:
@@ -191,6 +196,7 @@ class MonitorEngine:
         self,
         event: AuthEvent,
         context: SessionContext,
+        true_category: SessionCategory,
         key: str,
         baseline: PrincipalBaseline,
         source: SourceBaseline | None,
@@ -200,7 +206,7 @@ class MonitorEngine:
         if not findings:
             return NOTHING
         at = event.occurred_at.timestamp()
-        facts = AlertFacts(context.category, event.principal.id, event.session_id)
+        facts = AlertFacts(true_category, event.principal.id, event.session_id)
         revoke_at = self.policy.for_category(context.category).revoke_at
         alerts: list[Alert] = []
         revocations: list[RevokeSession] = []

@@ -320,6 +320,13 @@ class MonitorPolicy(MonitorSection):
         description="Countries, networks, devices... remembered per principal; the "
         "least recently seen is forgotten first.",
     )
+    uniform: bool = Field(
+        False,
+        description="Judge every session as a person's, the way identity systems "
+        "built for humans do: the user detectors, thresholds, response and learned "
+        "model for agents and hybrids too. For comparison runs "
+        "(benchmarks/eval_detection.py); alerts keep the session's real category.",
+    )
     user: UserMonitors = Field(default_factory=UserMonitors)
     agent: AgentMonitors = Field(default_factory=AgentMonitors)
     hybrid: HybridMonitors = Field(default_factory=HybridMonitors)

@@ -124,3 +124,24 @@ def test_disabled_detector_misspelt_is_refused_with_the_known_names() -> None:
     policy = MonitorPolicy.model_validate({"agent": {"disabled": ["agent_brust"]}})
     with pytest.raises(ConfigurationError, match=r"agent_brust.*agent_burst"):
         MonitorEngine(policy)
+
+
+def test_uniform_judges_an_agent_by_the_human_rules_and_keeps_its_category() -> None:
+    engine = MonitorEngine(MonitorPolicy(uniform=True))
+    engine.observe(agent_started(MORNING))
+    alerts = alerts_of(replay(engine, many_reads(agent_event, 300, 60)))
+    assert [(a.detector, a.category.value) for a in alerts] == [("rate_limit", "agent")]
+    assert alerts[0].evidence[0].baseline == 120.0  # the human limit
+
+
+def test_uniform_does_not_revoke_an_agent_as_the_agent_policy_would(
+    engine_with,
+) -> None:
+    outside = Source(ip="198.51.100.8", asn=14061, cloud_region="ams3")
+    for uniform, revocations in ((False, 1), (True, 0)):
+        engine = engine_with(agent={"allowed_asns": [16509]}, uniform=uniform)
+        engine.observe(agent_started(MORNING))
+        verdict = engine.observe(
+            agent_event(AccessRecorded, MORNING + timedelta(minutes=1), source=outside)
+        )
+        assert len(verdict.revocations) == revocations
