@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench kafka-up kafka-down kafka-status venv clean
+.PHONY: run test lint format bench evaluate kafka-up kafka-down kafka-status venv clean
 
 venv: $(STAMP)
 
@@ -33,6 +33,10 @@ format: venv
 
 bench: venv
 	scripts/run-benchmarks
+
+## evaluate: detection quality of a simulated week through the worker, against a uniform configuration
+evaluate: venv
+	$(BIN)/python benchmarks/eval_detection.py
 
 kafka-up: venv
 	$(BIN)/ledger kafka up

@@ -85,9 +85,14 @@ def simulated_records(count: int, seed: int) -> list:
     return records
 
 
-async def produce(bootstrap: str, topic: str, records: list) -> tuple[int, int]:
+async def produce(
+    bootstrap: str, topic: str, records: list, rate: float | None = None
+) -> tuple[int, int]:
     """Send the records keyed by session, murmur2, with a round of event-time ticks
-    to every partition each `TICK_EVERY` of simulated time; (records, ticks)."""
+    to every partition each `TICK_EVERY` of simulated time; (records, ticks).
+
+    With `rate`, at most that many records per second, as live traffic comes.
+    """
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         enable_idempotence=True,
@@ -102,7 +107,12 @@ async def produce(bootstrap: str, topic: str, records: list) -> tuple[int, int]:
         pending: list[asyncio.Future] = []
         ticks = 0
         next_tick = records[0].at - records[0].at % TICK_EVERY + TICK_EVERY
-        for record in records:
+        began = time.monotonic()
+        for sent, record in enumerate(records):
+            if rate and sent % 50 == 0:
+                ahead = began + sent / rate - time.monotonic()
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
             while record.at >= next_tick:
                 value = tick_value(to_datetime(next_tick))
                 for partition in partitions:

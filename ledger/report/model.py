@@ -630,15 +630,7 @@ def judge_incidents(
     seen = list(sightings)
     verdicts = []
     for incident in incidents:
-        principals, sessions = set(incident.principals), set(incident.sessions)
-        until = incident.end + DETECTION_GRACE
-        matching = [
-            alert
-            for alert in seen
-            if (alert.principal_id in principals or alert.session_id in sessions)
-            and alert.first_seen <= until
-            and alert.last_seen >= incident.start
-        ]
+        matching = [alert for alert in seen if names_incident(alert, incident)]
         verdicts.append(
             IncidentVerdict(
                 incident=incident,
@@ -647,6 +639,19 @@ def judge_incidents(
             )
         )
     return tuple(verdicts)
+
+
+def names_incident(alert: AlertSighting, incident: Incident) -> bool:
+    """Whether `alert` names one of the incident's principals or sessions while
+    the incident ran (or within `DETECTION_GRACE` after it ended)."""
+    return (
+        (
+            alert.principal_id in incident.principals
+            or alert.session_id in incident.sessions
+        )
+        and alert.first_seen <= incident.end + DETECTION_GRACE
+        and alert.last_seen >= incident.start
+    )
 
 
 # --- values ------------------------------------------------------------------
