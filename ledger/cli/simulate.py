@@ -64,6 +64,13 @@ def simulate(
         help="With --kafka, send event-time ticks every 5 simulated minutes; run "
         "the worker with LEDGER_WALL_CLOCK_TICKS=false.",
     ),
+    rate: float = typer.Option(
+        0.0,
+        min=0,
+        help="With --kafka: records sent per second at most, as live traffic "
+        "comes; 0 sends as fast as the broker takes them. Below what the worker "
+        "folds, the monitors see every principal's events in time order.",
+    ),
     labels: Path | None = typer.Option(
         None, "--labels", help="Write the ground truth (incidents, sessions) as JSON."
     ),
@@ -131,13 +138,15 @@ def simulate(
     began = time.perf_counter()
     with _reporting_errors():
         simulation = Simulation(scenario)
-        _run(simulation, out, kafka, ticks)
+        _run(simulation, out, kafka, ticks, rate)
         if labels is not None:
             write_labels(simulation.labels(), labels)
     _summarise(simulation, out, kafka, labels, time.perf_counter() - began)
 
 
-def _run(simulation: Simulation, out: Path | None, kafka: bool, ticks: bool) -> None:
+def _run(
+    simulation: Simulation, out: Path | None, kafka: bool, ticks: bool, rate: float
+) -> None:
     progress = Progress(
         TextColumn("simulating"),
         BarColumn(),
@@ -166,7 +175,13 @@ def _run(simulation: Simulation, out: Path | None, kafka: bool, ticks: bool) -> 
         from ledger.simulate.kafka import send_records
 
         sent = asyncio.run(
-            send_records(LedgerSettings(), records, until=simulation.end, ticks=ticks)
+            send_records(
+                LedgerSettings(),
+                records,
+                until=simulation.end,
+                ticks=ticks,
+                rate=rate or None,
+            )
         )
         if sent.ticks:
             console.print(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -54,10 +55,14 @@ async def send_records(
     *,
     until: int | None = None,
     ticks: bool = True,
+    rate: float | None = None,
 ) -> Sent:
     """Send every record to the ledger topic in order, with ticks unless told not.
 
-    `until` is the end of the simulated period: the last round of ticks.
+    `until` is the end of the simulated period: the last round of ticks. `rate`
+    caps the records sent per second, as live traffic comes: a worker that keeps
+    up reads every partition at the same event time, which the monitors need
+    (a backlog shows them a principal's sessions out of order).
     """
     bootstrap, topic = settings.bootstrap_servers, settings.topic_events
     for warning in await ensure_topics(bootstrap, ledger_topics(settings)):
@@ -100,7 +105,12 @@ async def send_records(
 
     try:
         next_tick: int | None = None
+        began = time.monotonic()
         for record in records:
+            if rate and sent.records % 50 == 0:
+                ahead = began + sent.records / rate - time.monotonic()
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
             if ticks:
                 if next_tick is None:
                     next_tick = record.at - record.at % TICK_EVERY + TICK_EVERY
