@@ -11,15 +11,14 @@ refused, so that a misspelt rule fails loudly instead of silently not applying.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ledger.errors import ConfigurationError
+from ledger.policy_file import describe_refusal, read_policy_document
 from ledger.settings import LedgerSettings
 from monitors.policy import MonitorPolicy
 from schemas import SessionCategory
@@ -152,48 +151,20 @@ def load_policy(path: Path | None) -> Policy:
     """The policy in `path` (YAML or JSON), or the defaults when `path` is None."""
     if path is None:
         return Policy()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigurationError(
-            f"policy file {path} cannot be read ({error.strerror}); the ledger "
-            "cannot start without its policy"
-        ) from error
-    document = _parse_document(path, text)
+    document = read_policy_document(path)
     try:
         # A file names only what it changes: `user: {lifecycle: {idle_timeout: 600}}`
         # keeps the user's absolute lifetime.
         return Policy.model_validate(_overlay(Policy().model_dump(), document))
     except ValidationError as error:
         raise ConfigurationError(
-            f"policy file {path} is refused: {_describe(error)}"
+            f"policy file {path} is refused: {describe_refusal(error)}"
         ) from error
 
 
 def policy_from_settings(settings: LedgerSettings) -> Policy:
     """The policy named by `settings.policy_file`, else the defaults."""
     return load_policy(settings.policy_file)
-
-
-def _parse_document(path: Path, text: str) -> dict[str, Any]:
-    try:
-        if path.suffix.lower() == ".json":
-            document = json.loads(text) if text.strip() else {}
-        else:
-            document = yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as error:
-        kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
-        raise ConfigurationError(
-            f"policy file {path} is not valid {kind}: {error}"
-        ) from error
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise ConfigurationError(
-            f"policy file {path} must hold a mapping of sections (user, agent, "
-            f"hybrid), not a {type(document).__name__}"
-        )
-    return document
 
 
 def _overlay(defaults: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -205,11 +176,3 @@ def _overlay(defaults: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any
         else:
             merged[key] = value
     return merged
-
-
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for detail in error.errors(include_url=False):
-        field = ".".join(str(part) for part in detail["loc"]) or "(top level)"
-        parts.append(f"{field}: {detail['msg']}")
-    return "; ".join(parts)

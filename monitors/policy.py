@@ -23,15 +23,13 @@ applying. Every key is described in `docs/monitors.md`.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ledger.errors import ConfigurationError
+from ledger.policy_file import describe_refusal, read_policy_document
 from schemas import SessionCategory, Severity
 
 
@@ -346,44 +344,12 @@ def load_monitor_policy(path: Path | None) -> MonitorPolicy:
     """The `monitors:` section of the policy file at `path`; defaults if absent."""
     if path is None:
         return MonitorPolicy()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigurationError(
-            f"policy file {path} cannot be read ({error.strerror}); the monitors "
-            "cannot start without their policy"
-        ) from error
-    document = _parse(path, text)
+    document = read_policy_document(path)
     section = document.get("monitors") or {}
     try:
         return MonitorPolicy.model_validate(section)
     except ValidationError as error:
         raise ConfigurationError(
-            f"the monitors section of policy file {path} is refused: {_describe(error)}"
+            f"the monitors section of policy file {path} is refused: "
+            f"{describe_refusal(error)}"
         ) from error
-
-
-def _parse(path: Path, text: str) -> dict[str, Any]:
-    kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
-    try:
-        document = json.loads(text or "{}") if kind == "JSON" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as error:
-        raise ConfigurationError(
-            f"policy file {path} is not valid {kind}: {error}"
-        ) from error
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise ConfigurationError(
-            f"policy file {path} must hold a mapping of sections, not a "
-            f"{type(document).__name__}"
-        )
-    return document
-
-
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for detail in error.errors(include_url=False):
-        field = ".".join(str(part) for part in detail["loc"]) or "(top level)"
-        parts.append(f"{field}: {detail['msg']}")
-    return "; ".join(parts)
