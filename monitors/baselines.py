@@ -220,8 +220,20 @@ class PrincipalBaseline(BaseModel):
             )
         return baseline
 
-    def learn(self, event: AuthEvent, at: float, user_agent_programmatic: bool | None):
-        """Fold one event of the principal into the baseline."""
+    def learn(
+        self,
+        event: AuthEvent,
+        at: float,
+        user_agent_programmatic: bool | None,
+        place_trusted: bool = True,
+    ):
+        """Fold one event of the principal into the baseline.
+
+        A place reached impossibly fast (`place_trusted` false) is learnt as
+        known but does not become the place the next sighting is measured from:
+        otherwise a person coming home after a stolen login abroad would be a
+        second impossible journey, and the thief's next sightings none.
+        """
         self._learn_time(at)
         refresh = isinstance(event, TokenRefreshed)
         self.rate.add(at, refresh)
@@ -243,7 +255,7 @@ class PrincipalBaseline(BaseModel):
                 self.refresh_gaps.update(at - self.last_refresh_at)
             self.last_refresh_at = max(at, self.last_refresh_at or at)
 
-        self._learn_source(event, at)
+        self._learn_source(event, at, place_trusted)
         if user_agent_programmatic is not None:
             self.programmatic.update(1.0 if user_agent_programmatic else 0.0)
 
@@ -264,7 +276,7 @@ class PrincipalBaseline(BaseModel):
             for old in sorted(self.hours_by_day)[:-DAYS_OF_HOURS_KEPT]:
                 del self.hours_by_day[old]
 
-    def _learn_source(self, event: AuthEvent, at: float) -> None:
+    def _learn_source(self, event: AuthEvent, at: float, place_trusted: bool) -> None:
         source = event.source
         if source is None:
             return
@@ -272,7 +284,8 @@ class PrincipalBaseline(BaseModel):
             self.countries.add(source.country, at)
             if source.region:
                 self.regions.add(f"{source.country}/{source.region}", at)
-            if self.last_country_at is None or at >= self.last_country_at:
+            newer = self.last_country_at is None or at >= self.last_country_at
+            if place_trusted and newer:
                 self.last_country, self.last_country_at = source.country, at
         if source.asn is not None:
             self.asns.add(str(source.asn), at)

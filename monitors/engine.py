@@ -40,7 +40,7 @@ from monitors.detectors import Detector, Observation, default_detectors
 from monitors.detectors.learned import CategoryModel
 from monitors.features import extract
 from monitors.findings import Finding
-from monitors.policy import MonitorPolicy
+from monitors.policy import MonitorPolicy, UserMonitors
 from monitors.response import revocation, should_revoke
 from monitors.store import MemoryStore, MonitorStore
 from schemas import (
@@ -133,7 +133,10 @@ class MonitorEngine:
         programmatic = (
             None if features.user_agent is None else features.user_agent != "browser"
         )
-        baseline.learn(event, at, programmatic)
+        place_trusted = not (
+            isinstance(rules, UserMonitors) and features.travel_impossible(rules)
+        )
+        baseline.learn(event, at, programmatic, place_trusted)
         if source is not None and address is not None:
             source.learn(event.principal.id, at)
         if model is not None and vector is not None and learned is not None:

@@ -29,7 +29,7 @@ from monitors.baselines import (
 )
 from monitors.estimators import KnownValues
 from monitors.geography import distance_km
-from monitors.policy import MonitorPolicy
+from monitors.policy import MonitorPolicy, UserMonitors
 from schemas import (
     AccessOutcome,
     AccessRecorded,
@@ -148,6 +148,13 @@ class Features:
             return None
         # Two sightings in the same second: treat as one minute apart.
         return self.travel_km / max(self.travel_hours, 1 / 60)
+
+    def travel_impossible(self, rules: UserMonitors) -> bool:
+        """Whether the move from the previous place is faster than `rules` allow."""
+        speed = self.travel_kmh
+        if speed is None or self.travel_km is None:
+            return False
+        return self.travel_km >= rules.min_travel_km and speed > rules.max_travel_kmh
 
     def vector(self, baseline: PrincipalBaseline) -> dict[str, float]:
         """Numbers for the learned detector, each scaled into [0, 1] by its limits."""

@@ -122,6 +122,13 @@ class UserMonitors(CategoryMonitors):
         description="Speed between successive locations above which travel is "
         "impossible (an airliner cruises at about 900 km/h).",
     )
+    new_device_alone: bool = Field(
+        False,
+        description="Report a device the person has never used even when it "
+        "comes from a network (ASN) and country their baseline knows. Off by "
+        "default: people add phones and replacement laptops at home and at the "
+        "office, while a thief's new device also comes from an unfamiliar network.",
+    )
     min_travel_km: float = Field(
         500.0,
         ge=0,

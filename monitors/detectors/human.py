@@ -97,7 +97,7 @@ class ImpossibleTravel:
         speed = features.travel_kmh
         if speed is None or features.travel_km is None:
             return None
-        if features.travel_km < rules.min_travel_km or speed <= rules.max_travel_kmh:
+        if not features.travel_impossible(rules):
             return None
         source = observation.event.source
         country = source.country if source else "?"
@@ -150,26 +150,43 @@ class NewCountry:
 
 
 class NewDevice:
-    """A device the person's warmed-up baseline has never seen."""
+    """A device the person's warmed-up baseline has never seen, on a strange network.
+
+    A new device on a network and in a country the person is known on is their
+    own new phone or laptop far more often than anyone else's, so it is
+    reported only with `new_device_alone`. Without an ASN on the event the
+    network cannot be judged familiar, and every new device is reported.
+    """
 
     name = "user_new_device"
     categories = USER
 
     def inspect(self, observation: Observation) -> Finding | None:
-        if not observation.features.new_device or not observation.warmed_up:
+        features = observation.features
+        if not features.new_device or not observation.warmed_up:
+            return None
+        familiar = features.new_asn is False and features.new_country is not True
+        if familiar and not observation.user_rules.new_device_alone:
             return None
         source = observation.event.source
         device = source.device_id if source and source.device_id else "?"
+        asn = str(source.asn) if source and source.asn is not None else "?"
         known = len(observation.baseline.devices)
+        network = "a network they are known on" if familiar else f"new network {asn}"
         return Finding(
             detector=self.name,
             severity=Severity.LOW,
             score=1.0,
             explanation=(
                 f"{observation.event.principal.id} used device {device} for the "
-                f"first time; {known} devices are known for them"
+                f"first time, from {network}; {known} devices are known for them"
             ),
-            evidence=(evidence("device_id", device, float(known), "known devices"),),
+            evidence=(
+                evidence("device_id", device, float(known), "known devices"),
+                evidence(
+                    "asn", asn, float(len(observation.baseline.asns)), "known ASNs"
+                ),
+            ),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
 from monitor_streams import (
@@ -67,6 +68,27 @@ def test_impossible_travel_berlin_then_sao_paulo_within_the_hour_fires(
     assert speed.value > 10_000
 
 
+def test_impossible_travel_is_measured_from_the_last_place_reached_possibly(
+    office_engine,
+) -> None:
+    """The thief's later sightings still count; the person's own return does not."""
+    office_engine.observe(login(NEXT_MONDAY + timedelta(hours=9)))
+    brazil = Source(ip="198.51.100.40", country="BR", user_agent=BERLIN.user_agent)
+
+    def travel_findings(minutes: int, source: Source) -> list[str]:
+        at = NEXT_MONDAY + timedelta(hours=9, minutes=minutes)
+        verdict = office_engine.observe(user_event(AccessRecorded, at, source=source))
+        return [
+            f.detector
+            for f in verdict.findings
+            if f.detector == "user_impossible_travel"
+        ]
+
+    assert travel_findings(40, brazil) == ["user_impossible_travel"]
+    assert travel_findings(70, brazil) == ["user_impossible_travel"]
+    assert travel_findings(90, BERLIN) == []
+
+
 def test_impossible_travel_berlin_then_paris_two_days_later_is_silent(
     office_engine,
 ) -> None:
@@ -92,14 +114,38 @@ def test_new_country_after_warm_up_fires_and_known_country_is_silent(
     assert alert.evidence[0].value == "FR"
 
 
-def test_new_device_after_warm_up_fires_and_known_device_is_silent(
+def test_new_device_on_a_new_network_after_warm_up_fires_and_known_is_silent(
     office_engine,
 ) -> None:
     at = NEXT_MONDAY + timedelta(hours=9)
     assert "user_new_device" not in detectors_of(office_engine.observe(login(at)))
-    other = BERLIN.model_copy(update={"device_id": "dev-unknown-9"})
-    verdict = office_engine.observe(login(at + timedelta(hours=1), source=other))
-    assert "user_new_device" in detectors_of(verdict)
+    stranger = BERLIN.model_copy(update={"device_id": "dev-unknown-9", "asn": 64512})
+    verdict = office_engine.observe(login(at + timedelta(hours=1), source=stranger))
+    [alert] = [a for a in verdict.alerts if a.detector == "user_new_device"]
+    assert "new network 64512" in alert.explanation
+    assert {e.feature: e.value for e in alert.evidence}["asn"] == "64512"
+
+
+def test_new_device_on_a_known_network_is_silent_unless_the_policy_asks(
+    office_engine,
+) -> None:
+    at = NEXT_MONDAY + timedelta(hours=9)
+    new_phone = BERLIN.model_copy(update={"device_id": "dev-phone-7"})
+    by_default = copy.deepcopy(office_engine)
+    verdict = by_default.observe(login(at, source=new_phone))
+    assert "user_new_device" not in detectors_of(verdict)
+
+    strict = office_engine.policy.model_copy(
+        update={
+            "user": office_engine.policy.user.model_copy(
+                update={"new_device_alone": True}
+            )
+        }
+    )
+    office_engine.policy = strict
+    verdict = office_engine.observe(login(at, source=new_phone))
+    [alert] = [a for a in verdict.alerts if a.detector == "user_new_device"]
+    assert "a network they are known on" in alert.explanation
 
 
 def test_mfa_failures_five_in_ten_minutes_fire(office_engine) -> None:
