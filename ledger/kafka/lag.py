@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import CoordinatorLoadInProgressError, CoordinatorNotAvailableError
 
 from ledger.errors import BrokerError
 from ledger.kafka.admin import admin_client
@@ -80,7 +81,20 @@ async def wait_until_drained(
     deadline = time.monotonic() + timeout
     drained_since: float | None = None
     while True:
-        lags = await group_lag(bootstrap, group, topics)
+        try:
+            lags = await group_lag(bootstrap, group, topics)
+        except (CoordinatorNotAvailableError, CoordinatorLoadInProgressError):
+            # A new broker creates its offsets topic on the first group's
+            # request; until then no group has a coordinator, and none has
+            # committed anything.
+            if time.monotonic() >= deadline:
+                raise BrokerError(
+                    f"group {group} has no coordinator on {bootstrap} after "
+                    f"{timeout:.0f} s"
+                ) from None
+            drained_since = None
+            await asyncio.sleep(poll)
+            continue
         now = time.monotonic()
         if all(entry.lag == 0 for entry in lags):
             drained_since = drained_since or now

@@ -4,7 +4,9 @@ A `ledger worker` subprocess (every default component) runs on topics of its own
 The document agent works normally for four days, then its token is used from a
 new network in another country: an alert must reach the alerts topic, keyed by
 the agent, and a cascade revocation must reach `session.commands`, keyed by the
-session.
+session. The same holds when the worker is restarted on a fresh data dir after
+the agent's baseline has warmed up: the baseline comes back from its changelog,
+so the theft is judged at once and normal work raises nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from kafka_fixtures import WorkerProcess, free_port, wait_for
 from monitor_streams import MONDAY, agent_event, agent_started
 
+from ledger.kafka.lag import wait_until_drained
 from schemas import (
     AccessRecorded,
     Alert,
@@ -83,18 +86,27 @@ async def read_all(bootstrap: str, topic: str) -> list[tuple[bytes, bytes]]:
         await consumer.stop()
 
 
-def start_worker(bootstrap: str, workdir: Path, spawn) -> tuple[WorkerProcess, dict]:
-    suffix = uuid.uuid4().hex[:10]
+def start_worker(
+    bootstrap: str,
+    workdir: Path,
+    spawn,
+    suffix: str | None = None,
+    name: str = "ledger-worker",
+) -> tuple[WorkerProcess, dict]:
+    """A worker on topics named after `suffix` (new ones unless given)."""
+    suffix = suffix or uuid.uuid4().hex[:10]
     topics = {
         "events": f"test-{suffix}.auth.events",
         "alerts": f"test-{suffix}.alerts",
         "commands": f"test-{suffix}.session.commands",
+        "app_id": f"monitors-test-{suffix}",
+        "suffix": suffix,
     }
     env = {
         **os.environ,
         "LEDGER_KAFKA_BOOTSTRAP": bootstrap,
         "LEDGER_DATA_DIR": str(workdir),
-        "LEDGER_APP_ID": f"monitors-test-{suffix}",
+        "LEDGER_APP_ID": topics["app_id"],
         "LEDGER_PARTITIONS": str(PARTITIONS),
         "LEDGER_TOPIC_EVENTS": topics["events"],
         "LEDGER_TOPIC_DEAD_LETTERS": f"test-{suffix}.auth.events.dlq",
@@ -105,8 +117,19 @@ def start_worker(bootstrap: str, workdir: Path, spawn) -> tuple[WorkerProcess, d
         "LEDGER_WALL_CLOCK_TICKS": "false",
         "LEDGER_TABLE_STORE": "memory://",
     }
-    process = spawn([sys.executable, str(LEDGER_WORKER)], env, "ledger-worker")
+    process = spawn([sys.executable, str(LEDGER_WORKER)], env, name)
     return process, {**topics, "port": env["LEDGER_WEB_PORT"]}
+
+
+def wait_until_serving(process: WorkerProcess, port: str) -> None:
+    wait_for(
+        lambda: not process.alive() or worker_ready(port),
+        240,
+        "ledger worker /health 200",
+        interval=1.0,
+        on_timeout=process.log_tail,
+    )
+    assert process.alive(), process.log_tail()
 
 
 def worker_ready(port: str) -> bool:
@@ -123,14 +146,7 @@ def test_monitor_worker_stolen_agent_token_alerts_and_revokes(
     kafka_bootstrap: str, spawn_process, tmp_path: Path
 ) -> None:
     process, topics = start_worker(kafka_bootstrap, tmp_path / "worker", spawn_process)
-    wait_for(
-        lambda: not process.alive() or worker_ready(topics["port"]),
-        240,
-        "ledger worker /health 200",
-        interval=1.0,
-        on_timeout=process.log_tail,
-    )
-    assert process.alive(), process.log_tail()
+    wait_until_serving(process, topics["port"])
 
     asyncio.run(produce(kafka_bootstrap, topics["events"], normal_then_stolen()))
 
@@ -175,3 +191,50 @@ def test_monitor_worker_stolen_agent_token_alerts_and_revokes(
     # Four days of normal work raised nothing else.
     assert [a.detector for _, a in alerts()] == ["agent_new_network"]
     assert process.stop(timeout=60) is not None
+
+
+def test_monitor_worker_restarted_on_a_fresh_data_dir_keeps_the_baselines(
+    kafka_bootstrap: str, spawn_process, tmp_path: Path
+) -> None:
+    events = normal_then_stolen()
+    # Three days and 60 reads: past the agents' warm-up (50 events, 2 days).
+    warmed, rest = events[:61], events[61:]
+    first, topics = start_worker(kafka_bootstrap, tmp_path / "first", spawn_process)
+    wait_until_serving(first, topics["port"])
+    asyncio.run(produce(kafka_bootstrap, topics["events"], warmed))
+    asyncio.run(
+        wait_until_drained(
+            kafka_bootstrap,
+            topics["app_id"],
+            [topics["events"], f"{topics['app_id']}-monitor-events"],
+            timeout=180,
+        )
+    )
+    assert first.stop(timeout=60) == 0, first.log_tail()
+
+    # Same app id and topics; nothing on disk: every table comes from its changelog.
+    second, restarted = start_worker(
+        kafka_bootstrap,
+        tmp_path / "second",
+        spawn_process,
+        suffix=topics["suffix"],
+        name="ledger-worker-restarted",
+    )
+    wait_until_serving(second, restarted["port"])
+    asyncio.run(produce(kafka_bootstrap, topics["events"], rest))
+
+    def detectors() -> list[str]:
+        records = asyncio.run(read_all(kafka_bootstrap, topics["alerts"]))
+        return [Alert.model_validate_json(value).detector for _, value in records]
+
+    # A baseline lost in the restart would be warming up again and say nothing.
+    wait_for(
+        lambda: not second.alive() or "agent_new_network" in detectors(),
+        180,
+        "an agent_new_network alert after the restart",
+        interval=2.0,
+        on_timeout=second.log_tail,
+    )
+    assert second.alive(), second.log_tail()
+    assert detectors() == ["agent_new_network"]
+    assert second.stop(timeout=60) is not None
