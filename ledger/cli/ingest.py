@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,6 +96,12 @@ def ingest(
         dir_okay=False,
         help="With --dry-run or --out: write dead letters to this JSON Lines file.",
     ),
+    summary: Path | None = typer.Option(
+        None,
+        "--summary",
+        dir_okay=False,
+        help="Also write the per-file counts to this JSON file, for scripts.",
+    ),
 ) -> None:
     """Map authentication logs to ledger events and append them.
 
@@ -129,6 +136,25 @@ def ingest(
         else:
             tallies = asyncio.run(_run_to_kafka(files, log_format, options))
     _print_tallies(tallies)
+    if summary is not None:
+        summary.write_text(json.dumps(_summary(tallies), indent=2) + "\n")
+
+
+def _summary(tallies: list[FileTally]) -> dict[str, object]:
+    counts = ("records", "events", "rejected", "skipped")
+    return {
+        "files": [
+            {
+                "path": str(tally.path),
+                "formats": dict(sorted(tally.formats.items())),
+                **{name: getattr(tally, name) for name in counts},
+            }
+            for tally in tallies
+        ],
+        "total": {
+            name: sum(getattr(tally, name) for tally in tallies) for name in counts
+        },
+    }
 
 
 async def _run_to_kafka(

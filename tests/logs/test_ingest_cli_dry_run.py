@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +81,29 @@ def test_ingest_unknown_format_is_a_usage_error(realdata: Path) -> None:
 
     assert done.returncode == 2
     assert b"syslog-ng" in done.stderr
+
+
+def test_ingest_summary_holds_the_per_file_counts_and_their_total(
+    realdata: Path, tmp_path: Path
+) -> None:
+    okta = realdata / "azure-sentinel-sample-data" / "Okta_CL.json"
+    zeek = realdata / "ocsf-examples" / "zeek" / "rdp.log"
+    summary = tmp_path / "summary.json"
+
+    done = run_ingest(
+        "--out",
+        str(tmp_path / "events.jsonl"),
+        "--summary",
+        str(summary),
+        str(okta),
+        str(zeek),
+    )
+
+    assert done.returncode == 0, done.stderr.decode()
+    written = json.loads(summary.read_text())
+    by_path = {entry["path"]: entry for entry in written["files"]}
+    assert by_path[str(okta)]["events"] == 1
+    assert by_path[str(zeek)]["rejected"] == 5
+    assert by_path[str(zeek)]["events"] == 0
+    assert written["total"]["events"] == 1
+    assert written["total"]["rejected"] == 5 + by_path[str(okta)]["rejected"]
