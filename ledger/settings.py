@@ -149,6 +149,19 @@ class LedgerSettings(BaseSettings):
         description="Send wall-clock ticks; off for simulations and replays that "
         "send their own event-time ticks.",
     )
+    state_flush_events: int = Field(
+        2000,
+        ge=1,
+        description="Events per partition whose table changes the monitors keep in "
+        "memory before writing them out and acknowledging those events; 1 writes "
+        "every change at once.",
+    )
+    state_flush_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="Longest time, in seconds, that a table change waits in memory "
+        "for its write (and its events for their acknowledgement).",
+    )
     monitor_model_every: int = Field(
         500,
         ge=1,

@@ -98,22 +98,35 @@ class MemoryStore:
         self.contexts[session_id] = context
 
 
+_Change = tuple[MutableMapping[bytes, bytes], bytes, Any]
+
+
 class EncodedStore:
     """The engine's state as bytes, in mutable mappings: dicts, or Faust tables.
 
-    Baselines and contexts are written to their mapping on every event, so the
-    mapping (a changelog-backed table in the worker) always holds the truth. The
-    objects last read or written are also kept decoded, up to `cached` of each
-    kind, so that a busy principal is not decoded again for each event; `forget`
-    drops them when the mapping may have changed behind the store's back (the
-    worker calls it when partitions are revoked).
+    By default baselines and contexts are written to their mapping on every event,
+    so the mapping always holds the truth. With `write_back`, the worker's mode,
+    they are kept decoded and written out only by `flush`, once for many events:
+    a principal's baseline (over a kilobyte) changes with each of its events, and
+    writing it to a changelog-backed table every time was most of the monitors'
+    cost. The caller must hold back the acknowledgement of every event whose
+    effect has not been flushed (`monitors.worker` does), so that a crash loses
+    nothing: the events after the last flush are read again and applied to the
+    state that flush wrote.
+
+    The objects last read or written are kept decoded, up to `cached` of each
+    kind beyond those waiting for a flush, so that a busy principal is not decoded
+    again for each event; `forget` drops them, and every unflushed change, when
+    the mapping may have changed behind the store's back (the worker calls it when
+    partitions are revoked, after which Faust reads every partition again from
+    its committed offset).
 
     Models are large (about 11 kB) and change with every event, so they are kept
     live in memory and written out every `model_every` saves: after a crash, a
     model has lost at most that many events of learning, which only delays its
     calibration a little. `scope` tells apart the models and source baselines of
     different partitions in the worker, where a key must only ever be written
-    from one partition.
+    from one partition; `flush` writes one scope's changes.
 
     Stored bytes that cannot be read (a corrupt or newer record) are logged and
     replaced by a fresh baseline, which starts its warm-up again.
@@ -127,6 +140,7 @@ class EncodedStore:
         contexts: MutableMapping[bytes, bytes],
         model_every: int = 1,
         cached: int = 50_000,
+        write_back: bool = False,
     ) -> None:
         self.principals = principals
         self.sources = sources
@@ -135,16 +149,41 @@ class EncodedStore:
         self.model_every = model_every
         self.scope = ""
         self.cached = cached
+        self.write_back = write_back
         self._principals: OrderedDict[bytes, PrincipalBaseline] = OrderedDict()
         self._contexts: OrderedDict[bytes, SessionContext] = OrderedDict()
         self._live_models: dict[bytes, CategoryModel] = {}
         self._unsaved: dict[bytes, int] = {}
+        # Changes not yet written: by scope, then by (id of the mapping, key), each
+        # as (mapping, key, object).
+        self._dirty: dict[str, dict[tuple[int, bytes], _Change]] = {}
 
     def _remember(self, cache: OrderedDict[bytes, Any], key: bytes, value: Any) -> None:
         cache[key] = value
         cache.move_to_end(key)
         if len(cache) > self.cached:
             cache.popitem(last=False)
+
+    def _unflushed(self, mapping: MutableMapping[bytes, bytes], key: bytes) -> Any:
+        dirty = self._dirty.get(self.scope)
+        return None if dirty is None else dirty.get((id(mapping), key))
+
+    def _write(
+        self, mapping: MutableMapping[bytes, bytes], key: bytes, value: Any
+    ) -> None:
+        if self.write_back:
+            self._dirty.setdefault(self.scope, {})[(id(mapping), key)] = (
+                mapping,
+                key,
+                value,
+            )
+        else:
+            mapping[key] = value.to_bytes()
+
+    def _read(self, mapping: MutableMapping[bytes, bytes], key: bytes) -> Any:
+        """The unflushed object under `key`, else the mapping's bytes (or None)."""
+        pending = self._unflushed(mapping, key)
+        return pending[2] if pending is not None else mapping.get(key)
 
     def _model_key(self, category: SessionCategory) -> bytes:
         return f"{category.value}@{self.scope}".encode()
@@ -157,11 +196,11 @@ class EncodedStore:
         cached = self._principals.get(encoded)
         if cached is not None:
             return cached
-        raw = self.principals.get(encoded)
-        if raw is None:
-            return None
+        stored = self._read(self.principals, encoded)
+        if stored is None or isinstance(stored, PrincipalBaseline):
+            return stored
         try:
-            baseline = PrincipalBaseline.from_bytes(raw)
+            baseline = PrincipalBaseline.from_bytes(stored)
         except BaselineUnreadable as error:
             logger.warning(
                 "%s; %s starts a fresh baseline and warms up again", error, key
@@ -172,21 +211,21 @@ class EncodedStore:
 
     def save_principal(self, key: str, baseline: PrincipalBaseline) -> None:
         encoded = key.encode()
-        self.principals[encoded] = baseline.to_bytes()
+        self._write(self.principals, encoded, baseline)
         self._remember(self._principals, encoded, baseline)
 
     def source(self, address: str) -> SourceBaseline | None:
-        raw = self.sources.get(self._source_key(address))
-        if raw is None:
-            return None
+        stored = self._read(self.sources, self._source_key(address))
+        if stored is None or isinstance(stored, SourceBaseline):
+            return stored
         try:
-            return SourceBaseline.from_bytes(raw)
+            return SourceBaseline.from_bytes(stored)
         except BaselineUnreadable as error:
             logger.warning("%s; address %s starts a fresh baseline", error, address)
             return None
 
     def save_source(self, address: str, baseline: SourceBaseline) -> None:
-        self.sources[self._source_key(address)] = baseline.to_bytes()
+        self._write(self.sources, self._source_key(address), baseline)
 
     def model(self, category: SessionCategory) -> CategoryModel | None:
         key = self._model_key(category)
@@ -217,20 +256,38 @@ class EncodedStore:
         cached = self._contexts.get(encoded)
         if cached is not None:
             return cached
-        raw = self.contexts.get(encoded)
-        if raw is None:
-            return None
-        context = SessionContext.from_bytes(raw)
+        stored = self._read(self.contexts, encoded)
+        if stored is None or isinstance(stored, SessionContext):
+            return stored
+        context = SessionContext.from_bytes(stored)
         self._remember(self._contexts, encoded, context)
         return context
 
     def save_context(self, session_id: str, context: SessionContext) -> None:
         encoded = session_id.encode()
-        self.contexts[encoded] = context.to_bytes()
+        self._write(self.contexts, encoded, context)
         self._remember(self._contexts, encoded, context)
 
+    def unflushed(self, scope: str) -> int:
+        """How many changes of `scope` wait for `flush`."""
+        return len(self._dirty.get(scope, ()))
+
+    def flush(self, scope: str) -> int:
+        """Write every change of `scope` to its mapping; return how many.
+
+        In the worker this runs while an event of that scope's partition is
+        processed, as Faust requires of every table write.
+        """
+        dirty = self._dirty.pop(scope, None)
+        if not dirty:
+            return 0
+        for mapping, key, value in dirty.values():
+            mapping[key] = value.to_bytes()
+        return len(dirty)
+
     def forget(self) -> None:
-        """Drop every decoded object, so that the next reads come from the mappings.
+        """Drop every decoded object and every unflushed change, so that the next
+        reads come from the mappings.
 
         Learning a model has not yet written out is lost: this partition's model
         resumes from its last write, wherever it is read next.
@@ -239,3 +296,4 @@ class EncodedStore:
         self._contexts.clear()
         self._live_models.clear()
         self._unsaved.clear()
+        self._dirty.clear()

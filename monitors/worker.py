@@ -18,6 +18,14 @@ Two agents:
   alerts topic keyed by principal, revocations to `session.commands` keyed by
   session id, both with `send_soon` (not awaited one by one).
 
+The state is written back, not through: changes stay decoded in memory and are
+written to the tables once per partition every `state_flush_events` events or
+`state_flush_seconds` seconds, and the events are acknowledged only after that
+(`ledger.worker.flushing`). A principal's baseline is over a kilobyte; writing
+it and its changelog record on every event was most of the worker's produce
+traffic. A partition that falls quiet is flushed by a control record the
+worker's timer sends to it.
+
 Known shortcomings, each with the condition under which it matters:
 
 - Source-address baselines are kept per monitor partition, so password spraying
@@ -42,7 +50,8 @@ from faust.types import EventT, TopicT
 
 from ledger.settings import LedgerSettings
 from ledger.topics import TopicSpec
-from ledger.worker.app import CONTROL_HEADER, LedgerWorker
+from ledger.worker.app import CONTROL_HEADER, LedgerWorker, control_kind, is_control
+from ledger.worker.flushing import FLUSH, HeldAcks
 from ledger.worker.validation import record_time
 from monitors.context import partition_key
 from monitors.engine import MonitorEngine
@@ -60,12 +69,6 @@ logger = logging.getLogger(__name__)
 
 ROUTED_RETENTION = timedelta(days=7)
 """How long the re-keyed copy of the ledger is kept; the ledger itself keeps all."""
-
-
-def _is_control(event: EventT) -> bool:
-    headers = event.message.headers or ()
-    items = headers.items() if isinstance(headers, dict) else headers
-    return any(name == CONTROL_HEADER for name, _ in items)
 
 
 def _raw_table(app: faust.App, name: str, partitions: int, help: str) -> faust.Table:
@@ -147,19 +150,31 @@ def install(worker: LedgerWorker) -> None:
             app, "monitor-contexts", partitions, "Session contexts for monitors."
         ),
         model_every=settings.monitor_model_every,
+        write_back=settings.state_flush_events > 1,
     )
     policy = load_monitor_policy(settings.policy_file)
     engine = MonitorEngine(policy, store)
 
+    held = HeldAcks(settings.state_flush_events, settings.state_flush_seconds)
+
     @app.on_partitions_revoked.connect
     async def forget(sender: object, revoked: object, **kwargs: object) -> None:
-        # A partition may come back later, after another worker moved its state on.
+        # Faust reads every partition again from its committed offset after a
+        # rebalance, and a partition may come back after another worker moved its
+        # state on: what was not written is applied again to what was.
+        dropped = held.drop()
         store.forget()
+        if dropped:
+            logger.info(
+                "monitors: %d events not yet written to their tables will be read "
+                "again after the rebalance",
+                dropped,
+            )
 
     @app.agent(worker.events, name="monitor-router", concurrency=1)
     async def route(stream: faust.StreamT) -> None:
         async for event in stream.events():
-            if _is_control(event) or event.value is None:
+            if is_control(event) or event.value is None:
                 continue
             try:
                 parsed = parse_event(
@@ -183,50 +198,69 @@ def install(worker: LedgerWorker) -> None:
             key = partition_key(parsed.category, parsed.principal.id, subject)
             routed.send_soon(key=key.encode(), value=event.value)
 
+    def judge(event: EventT) -> None:
+        try:
+            parsed = parse_event(
+                event.value,
+                now=record_time(event.message.timestamp),
+                max_future_skew=max_future_skew,
+                max_bytes=settings.max_event_bytes,
+            )
+        except InvalidEvent as refused:
+            logger.warning(
+                "re-keyed record at partition %d offset %d skipped: %s",
+                event.message.partition,
+                event.message.offset,
+                refused.reason,
+            )
+            return
+        try:
+            verdict = engine.observe(parsed)
+        except Exception:
+            # One event the engine cannot judge must not stop the monitors. What
+            # it changed before failing stays: the unwritten changes of the other
+            # events of this partition cannot be told apart from it.
+            logger.exception(
+                "event %s of %s skipped by the monitors",
+                parsed.event_id,
+                parsed.principal.id,
+            )
+            return
+        for alert in verdict.alerts:
+            worker.alerts.send_soon(
+                key=alert.principal_id.encode(), value=serialize(alert)
+            )
+        for command in verdict.revocations:
+            logger.info(
+                "monitors revoke session %s (cascade): %s",
+                command.session_id,
+                command.reason,
+            )
+            worker.commands.send_soon(
+                key=command.session_id.encode(), value=serialize(command)
+            )
+
     @app.agent(routed, name="monitors", concurrency=1)
     async def monitor(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            try:
-                parsed = parse_event(
-                    event.value,
-                    now=record_time(event.message.timestamp),
-                    max_future_skew=max_future_skew,
-                    max_bytes=settings.max_event_bytes,
-                )
-            except InvalidEvent as refused:
-                logger.warning(
-                    "re-keyed record at partition %d offset %d skipped: %s",
-                    event.message.partition,
-                    event.message.offset,
-                    refused.reason,
-                )
-                continue
-            store.scope = str(event.message.partition)
-            try:
-                verdict = engine.observe(parsed)
-            except Exception:
-                # One event the engine cannot judge must not stop the monitors.
-                logger.exception(
-                    "event %s of %s skipped by the monitors; decoded state is "
-                    "dropped and read again from the tables",
-                    parsed.event_id,
-                    parsed.principal.id,
-                )
-                store.forget()
-                continue
-            for alert in verdict.alerts:
-                worker.alerts.send_soon(
-                    key=alert.principal_id.encode(), value=serialize(alert)
-                )
-            for command in verdict.revocations:
-                logger.info(
-                    "monitors revoke session %s (cascade): %s",
-                    command.session_id,
-                    command.reason,
-                )
-                worker.commands.send_soon(
-                    key=command.session_id.encode(), value=serialize(command)
-                )
+        # Acknowledged by hand, once the changes of the events are in the tables.
+        manual = stream.noack()
+        async for event in manual.events():
+            partition = event.message.partition
+            due = held.hold(event)
+            store.scope = str(partition)
+            control = control_kind(event)
+            if control is None:
+                judge(event)
+            if due or control == FLUSH:
+                store.flush(store.scope)
+                await held.release(partition, manual)
+
+    @app.timer(settings.state_flush_seconds)
+    async def ask_for_flushes() -> None:
+        for partition in held.quiet():
+            await routed.send(
+                partition=partition, value=b"", headers=[(CONTROL_HEADER, FLUSH)]
+            )
 
     @app.task
     async def announce() -> None:

@@ -31,8 +31,7 @@ from faust.types import EventT, TopicT
 from faust.web import Request, Response, View
 
 from ledger.credentials import Role
-from ledger.worker.app import LedgerWorker
-from ledger.worker.projection import is_control
+from ledger.worker.app import LedgerWorker, is_control
 from ledger.worker.validation import record_time
 from ledger.worker.web import json_bytes, requires
 from projections.errors import AuditError, QueryRefused, StoreUnavailable

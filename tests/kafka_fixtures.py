@@ -19,8 +19,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import ConsumerRecord, TopicPartition
+
 from ledger.errors import BrokerError
-from ledger.kafka.admin import broker_answers
+from ledger.kafka.admin import admin_client, broker_answers
 from ledger.kafka.launcher import LocalBroker
 from ledger.settings import LedgerSettings
 
@@ -176,3 +179,63 @@ def wait_for(
             raise AssertionError(f"{what} not within {timeout:.0f} s\n{on_timeout()}")
         time.sleep(interval)
     return time.monotonic() - started
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """The next offset of every partition of `topic`."""
+    async with admin_client(bootstrap) as admin:
+        [description] = await admin.describe_topics([topic])
+    partitions = [
+        TopicPartition(topic, p["partition"]) for p in description["partitions"]
+    ]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    return {tp.partition: offset for tp, offset in ends.items()}
+
+
+async def read_records(
+    bootstrap: str,
+    topic: str,
+    since: dict[int, int] | None = None,
+    until: dict[int, int] | None = None,
+    timeout: float = 120.0,
+) -> list[ConsumerRecord]:
+    """Every record of `topic` from `since` (default: the start) up to `until`.
+
+    `until` defaults to the end offsets at the time of the call.
+    """
+    until = until if until is not None else await end_offsets(bootstrap, topic)
+    since = since or {}
+    records: list[ConsumerRecord] = []
+    wanted = {
+        TopicPartition(topic, p): end
+        for p, end in until.items()
+        if end > since.get(p, 0)
+    }
+    if not wanted:
+        return records
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, max_poll_records=5000
+    )
+    await consumer.start()
+    try:
+        consumer.assign(list(wanted))
+        for tp in wanted:
+            consumer.seek(tp, since.get(tp.partition, 0))
+        async with asyncio.timeout(timeout):
+            while wanted:
+                batches = await consumer.getmany(timeout_ms=1000)
+                for tp, batch in batches.items():
+                    end = wanted.get(tp)
+                    if end is None:
+                        continue
+                    records.extend(r for r in batch if r.offset < end)
+                    if await consumer.position(tp) >= end:
+                        del wanted[tp]
+    finally:
+        await consumer.stop()
+    return records

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import faust
-from faust.types import TopicT
+from faust.types import EventT, TopicT
 
 from ledger.credentials import Credentials, load_credentials
 from ledger.settings import LedgerSettings
@@ -18,6 +18,22 @@ logger = logging.getLogger(__name__)
 # Header that marks the ledger's own control messages (partition clock ticks) on
 # auth.events, so that no producer's event can be mistaken for one by accident.
 CONTROL_HEADER = "ledger-control"
+
+
+def control_kind(event: EventT) -> bytes | None:
+    """The kind of a ledger control message (b"tick", b"flush"), or None for a
+    record."""
+    headers = event.message.headers or ()
+    items = headers.items() if isinstance(headers, dict) else headers
+    for name, value in items:
+        if name == CONTROL_HEADER:
+            return value or b""
+    return None
+
+
+def is_control(event: EventT) -> bool:
+    """Whether a record is one of the ledger's own control messages."""
+    return control_kind(event) is not None
 
 
 @dataclass

@@ -35,7 +35,7 @@ from faust.types import EventT
 from ledger.domain.fold import apply
 from ledger.domain.lifecycle import due_expiry, mark_expiry_pending, next_expiry
 from ledger.policy import Policy, policy_from_settings
-from ledger.worker.app import CONTROL_HEADER, LedgerWorker
+from ledger.worker.app import LedgerWorker, control_kind
 from ledger.worker.clock import TICK, tick_time
 from ledger.worker.sessions_table import SessionTables, session_tables
 from ledger.worker.validation import (
@@ -47,21 +47,6 @@ from ledger.worker.validation import (
 from schemas import AuthEvent, DeadLetter, Event, serialize
 
 logger = logging.getLogger(__name__)
-
-
-def control_kind(event: EventT) -> bytes | None:
-    """The kind of a ledger control message (b"tick"), or None for a record."""
-    headers = event.message.headers or ()
-    items = headers.items() if isinstance(headers, dict) else headers
-    for name, value in items:
-        if name == CONTROL_HEADER:
-            return value or b""
-    return None
-
-
-def is_control(event: EventT) -> bool:
-    """Whether a record is one of the ledger's own control messages."""
-    return control_kind(event) is not None
 
 
 class SessionProjection:

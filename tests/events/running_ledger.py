@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
 from aiokafka.partitioner import murmur2
-from aiokafka.structs import ConsumerRecord, TopicPartition
-from kafka_fixtures import WorkerProcess, free_port, wait_for
+from kafka_fixtures import WorkerProcess, free_port, read_records, wait_for
 
 from ledger.credentials import Role
 from ledger.kafka.admin import admin_client
@@ -126,66 +124,6 @@ def start_ledger(bootstrap: str, workdir: Path) -> RunningLedger:
     )
     assert process.alive(), f"the worker exited:\n{process.log_tail()}"
     return ledger
-
-
-async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    """The next offset of every partition of `topic`."""
-    async with admin_client(bootstrap) as admin:
-        [description] = await admin.describe_topics([topic])
-    partitions = [
-        TopicPartition(topic, p["partition"]) for p in description["partitions"]
-    ]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(partitions)
-    finally:
-        await consumer.stop()
-    return {tp.partition: offset for tp, offset in ends.items()}
-
-
-async def read_records(
-    bootstrap: str,
-    topic: str,
-    since: dict[int, int] | None = None,
-    until: dict[int, int] | None = None,
-    timeout: float = 120.0,
-) -> list[ConsumerRecord]:
-    """Every record of `topic` from `since` (default: the start) up to `until`.
-
-    `until` defaults to the end offsets at the time of the call.
-    """
-    until = until if until is not None else await end_offsets(bootstrap, topic)
-    since = since or {}
-    records: list[ConsumerRecord] = []
-    wanted = {
-        TopicPartition(topic, p): end
-        for p, end in until.items()
-        if end > since.get(p, 0)
-    }
-    if not wanted:
-        return records
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, max_poll_records=5000
-    )
-    await consumer.start()
-    try:
-        consumer.assign(list(wanted))
-        for tp in wanted:
-            consumer.seek(tp, since.get(tp.partition, 0))
-        async with asyncio.timeout(timeout):
-            while wanted:
-                batches = await consumer.getmany(timeout_ms=1000)
-                for tp, batch in batches.items():
-                    end = wanted.get(tp)
-                    if end is None:
-                        continue
-                    records.extend(r for r in batch if r.offset < end)
-                    if await consumer.position(tp) >= end:
-                        del wanted[tp]
-    finally:
-        await consumer.stop()
-    return records
 
 
 async def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
-from running_ledger import end_offsets, java_partition, read_records
+from kafka_fixtures import end_offsets, read_records
+from running_ledger import java_partition
 
 from ledger.client import LedgerClient, SyncLedgerClient
 from ledger.errors import EventRejected

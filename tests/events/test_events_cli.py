@@ -14,8 +14,8 @@ from uuid import uuid4
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from kafka_fixtures import wait_for
-from running_ledger import RunningLedger, dead_letters, end_offsets, read_records
+from kafka_fixtures import end_offsets, read_records, wait_for
+from running_ledger import RunningLedger, dead_letters
 
 from schemas import AccessRecorded, DeadLetter, parse_event, serialize
 from schemas.examples import example

@@ -15,13 +15,12 @@ from aiokafka import AIOKafkaProducer
 from hostile_records import Record, assert_refused_locally, hostile_records
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from kafka_fixtures import wait_for
+from kafka_fixtures import end_offsets, wait_for
 from running_ledger import (
     PARTITIONS,
     RunningLedger,
     committed_offsets,
     dead_letters,
-    end_offsets,
     java_partition,
 )
 

@@ -9,14 +9,8 @@ from collections.abc import Iterator
 from uuid import uuid4
 
 import pytest
-from running_ledger import (
-    PARTITIONS,
-    RunningLedger,
-    dead_letters,
-    end_offsets,
-    java_partition,
-    read_records,
-)
+from kafka_fixtures import end_offsets, read_records
+from running_ledger import PARTITIONS, RunningLedger, dead_letters, java_partition
 
 from ledger.credentials import Role
 from ledger.worker.app import CONTROL_HEADER
