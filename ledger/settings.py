@@ -113,6 +113,12 @@ class LedgerSettings(BaseSettings):
         description="Largest producer batch per partition (Faust's default holds "
         "only a few dozen events).",
     )
+    producer_buffer_records: int = Field(
+        10_000,
+        ge=100,
+        description="Records waiting to be produced before Faust holds back the "
+        "agents until the producer catches up.",
+    )
     producer_linger_ms: int = Field(
         5, ge=0, description="How long the producer waits to fill a batch."
     )

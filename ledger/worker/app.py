@@ -105,6 +105,10 @@ def build_worker(
 ) -> LedgerWorker:
     """A worker with the ledger's topics and the given components installed."""
     app = create_app(settings)
+    # Faust holds back every agent once 100 records wait to be produced, and logs
+    # a warning each time; a folded event can send several (changelogs, derived
+    # events, the monitors' copy), so 100 stalls the agents on ordinary traffic.
+    app.producer.buffer.max_messages = settings.producer_buffer_records
     keyed = settings.partitions
     worker = LedgerWorker(
         settings=settings,
