@@ -202,7 +202,14 @@ async def _run(
 
 
 def _print_tallies(tallies: list[FileTally]) -> None:
-    table = Table(title="ingested", title_justify="left")
+    table = Table(
+        title="ingested",
+        title_justify="left",
+        caption="One record can give more than one event (sshd's \"message "
+        'repeated N times" is N failed logins), so events, rejected and skipped '
+        "can add up to more than the records.",
+        caption_justify="left",
+    )
     table.add_column("file", overflow="fold")
     table.add_column("format")
     for name in ("records", "events", "rejected", "skipped"):

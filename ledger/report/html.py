@@ -55,8 +55,8 @@ p.meta, p.note, figcaption { color: #4b5563; }
 .card b { display: block; font-size: 22px; }
 table { border-collapse: collapse; margin: 8px 0; width: 100%; }
 th, td { border-bottom: 1px solid #e5e7eb; padding: 4px 8px; text-align: left;
-         vertical-align: top; overflow-wrap: anywhere; }
-th { background: #f3f4f6; }
+         vertical-align: top; overflow-wrap: break-word; }
+th { background: #f3f4f6; white-space: nowrap; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 .caught { color: #15803d; font-weight: 600; }
 .missed { color: #b91c1c; font-weight: 600; }
@@ -152,7 +152,9 @@ def _window(hourly: Sequence[HourlyCount]) -> list[datetime]:
     if not hourly:
         return []
     last = max(entry.hour for entry in hourly)
-    first = max(min(entry.hour for entry in hourly), last - ACTIVITY_WINDOW)
+    # From the first hour with events inside the window, so that old sample logs
+    # do not leave the chart's first days empty.
+    first = min(entry.hour for entry in hourly if entry.hour >= last - ACTIVITY_WINDOW)
     hours = int((last - first).total_seconds() // 3600) + 1
     return [first + timedelta(hours=n) for n in range(hours)]
 
@@ -291,6 +293,20 @@ def _alert_buckets(report: AssessmentReport) -> tuple[list[datetime], str]:
     return [first_day + timedelta(days=n) for n in range(days)], "day"
 
 
+def _alerts_shown(buckets: Sequence[datetime], report: AssessmentReport) -> str:
+    """How many alerts the chart leaves out, when it leaves any out."""
+    if not buckets:
+        return ""
+    total = sum(entry.events for entry in report.alerts_hourly)
+    shown = sum(e.events for e in report.alerts_hourly if e.hour >= buckets[0])
+    if shown == total:
+        return ""
+    return (
+        f", from {escape(moment(buckets[0]))}: {count(shown)} of {count(total)} "
+        "alerts; the table counts them all"
+    )
+
+
 def _alerts(report: AssessmentReport) -> str:
     parts = ["<h2>Alerts by category and detector</h2>"]
     if not report.alerts:
@@ -310,8 +326,9 @@ def _alerts(report: AssessmentReport) -> str:
             labels,
             _series(buckets, report.alerts_hourly, unit),
         )
-        + f"<figcaption>Alerts per {escape(unit)} (UTC, by first seen).</figcaption>"
-        "</figure>"
+        + f"<figcaption>Alerts per {escape(unit)} (UTC, by first seen)"
+        + _alerts_shown(buckets, report)
+        + ".</figcaption></figure>"
     )
     parts.append(
         _table(

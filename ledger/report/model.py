@@ -8,9 +8,9 @@ Kafka or file I/O, and the wall clock is passed in.
 
 Definitions, kept here and in docs/report.md:
 
-- *As of*: the newest `occurred_at` in `auth_events`, the data's own clock. A
-  session still active is measured up to it, not up to the wall clock, so a
-  simulated or replayed week reads the same whenever the report runs.
+- *As of*: the newest `occurred_at` in `auth_events`, the data's own clock, not
+  the wall clock, so a simulated or replayed week reads the same whenever the
+  report runs.
 - *Business hours*: `projections.readonly.BUSINESS_HOURS`, in UTC for everyone:
   the audit store keeps no time zone per principal.
 - *Human-style baseline*: what one rule set tuned for people would have flagged in
@@ -18,8 +18,10 @@ Definitions, kept here and in docs/report.md:
   and hour, as alerts merge within an hour): activity outside 06:00-22:00 UTC,
   and minutes above the human rate limit of the monitors' policy. It is an
   estimate from the stored events, not a run of the detectors.
-- *Human timeout*: a session whose lifetime (first event to its end, expiry or
-  revocation, or to *as of* while active) exceeds 8 hours would have been cut.
+- *Human timeout*: a session whose lifetime exceeds 8 hours would have been cut.
+  The lifetime runs from its first event to its end or revocation, to the
+  deadline of its expiry (not to when the ledger noticed it), or, while it is
+  active, to its last event.
 - *Caught incident*: at least one alert names one of the incident's principals or
   sessions, and its first-to-last-seen span overlaps the incident's window
   extended by `DETECTION_GRACE` after its end.
@@ -454,11 +456,31 @@ def _baseline(query: Query, rate_per_minute: float) -> tuple[BaselineEstimate, .
     )
 
 
+SESSION_LIVES = """
+    (SELECT states.*, expiries.first_deadline AS expiry_deadline
+     FROM session_states AS states
+     LEFT JOIN (
+         SELECT session_id, min(deadline) AS first_deadline
+         FROM auth_events
+         WHERE type = 'session.expired' AND deadline IS NOT NULL
+         GROUP BY session_id
+     ) AS expiries USING session_id)
+"""
+"""`session_states` with the deadline of each session's expiry. An expiry is
+stamped with the time the ledger noticed it, which in a backlog or a replay can
+be long after the deadline that ended the session."""
+
+
 def _lifetime_sql(as_of: datetime) -> str:
-    return (
-        "dateDiff('second', first_event_at, "
-        f"if(status = 'active', {sql_time(as_of)}, status_at))"
+    # `as_of` caps a session that is still active: its last event is the last sign
+    # of work, and a session silent for years (a log excerpt without its end) did
+    # none a timeout could cut.
+    end = (
+        f"multiIf(status = 'active', least(last_event_at, {sql_time(as_of)}), "
+        "status = 'expired' AND expiry_deadline IS NOT NULL, "
+        "least(status_at, assumeNotNull(expiry_deadline)), status_at)"
     )
+    return f"greatest(0, dateDiff('second', first_event_at, {end}))"
 
 
 def _timeouts(query: Query, as_of: datetime | None) -> tuple[TimeoutCount, ...]:
@@ -473,7 +495,7 @@ def _timeouts(query: Query, as_of: datetime | None) -> tuple[TimeoutCount, ...]:
                countIf(status != 'active' AND {lifetime} > {limit}) AS ended_past,
                countIf(status = 'active' AND {lifetime} > {limit}) AS active_past,
                max({lifetime}) AS longest_seconds
-        FROM session_states
+        FROM {SESSION_LIVES}
         WHERE {SEEN_AS_SESSION}
         GROUP BY category
         ORDER BY category
@@ -501,7 +523,7 @@ def _long_sessions(query: Query, as_of: datetime | None) -> tuple[LongSession, .
         f"""
         SELECT session_id, category, principal_id, status, first_event_at,
                {lifetime} AS lifetime_seconds
-        FROM session_states
+        FROM {SESSION_LIVES}
         WHERE {SEEN_AS_SESSION} AND category IN ({machines})
           AND lifetime_seconds > {int(HUMAN_TIMEOUT.total_seconds())}
         ORDER BY lifetime_seconds DESC, session_id

@@ -223,7 +223,9 @@ def sample_events() -> list[BaseModel]:
         "h-copilot-2",
         "hybrid",
         COPILOT,
-        at(1, 8, 30),
+        # Noticed two days after its deadline, as a worker reading a backlog
+        # would: the lifetime ends at the deadline all the same.
+        at(3, 8, 30),
         reason=ExpiryReason.HEARTBEAT,
         deadline=at(1, 8, 30),
     )

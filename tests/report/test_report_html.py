@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from html.parser import HTMLParser
 
 from report_samples import HOSTILE_DESCRIPTION, HOSTILE_ID
@@ -11,6 +12,7 @@ from ledger.report.html import render_html
 from ledger.report.model import (
     AlertCount,
     AssessmentReport,
+    HourlyCount,
     LongSession,
     OffHoursPrincipal,
     RevocationCount,
@@ -106,3 +108,20 @@ def test_report_html_escapes_control_characters(
     assert "\x1b" not in page
     assert "\u202e" not in page
     assert "x\\x1b[2J\\u202eevil" in page
+
+
+def test_report_html_alert_chart_says_how_many_alerts_it_leaves_out(
+    sample_report: AssessmentReport,
+) -> None:
+    newest = max(entry.hour for entry in sample_report.alerts_hourly)
+    old = HourlyCount(newest - timedelta(days=400), "agent", 3, 0)
+    years_apart = replace(
+        sample_report, alerts_hourly=(*sample_report.alerts_hourly, old)
+    )
+    total = sum(entry.events for entry in years_apart.alerts_hourly)
+
+    text = "".join(parse(render_html(years_apart)).text)
+    assert f"{total - 3} of {total} alerts; the table counts them all" in text
+    assert "alerts; the table counts" not in "".join(
+        parse(render_html(sample_report)).text
+    )

@@ -115,11 +115,13 @@ def test_report_timeouts_measure_lifetimes_against_eight_hours(
     sample_report: AssessmentReport,
 ) -> None:
     # Alice's 8 h exactly is not past the timeout; the failed login's id is no
-    # session; the legacy account filed as a user is still active since Wednesday.
+    # session; the legacy account filed as a user is still active, but silent
+    # since its start on Wednesday; the second copilot session ends at its
+    # expiry's deadline, not two days later when the expiry was noticed.
     assert sample_report.timeouts == (
         TimeoutCount("agent", 4, 1, 1, timedelta(hours=11, minutes=30)),
         TimeoutCount("hybrid", 2, 1, 0, timedelta(hours=9, minutes=20)),
-        TimeoutCount("user", 3, 0, 1, timedelta(days=3, hours=11, minutes=30)),
+        TimeoutCount("user", 3, 0, 0, timedelta(hours=8)),
     )
     agents = {t.category: t for t in sample_report.timeouts}["agent"]
     assert agents.interrupted == 2
