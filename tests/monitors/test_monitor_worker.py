@@ -28,6 +28,8 @@ from schemas import (
     AccessRecorded,
     Alert,
     LifecycleRequest,
+    RevocationCause,
+    RevocationNotice,
     RevokeSession,
     Severity,
     Source,
@@ -42,11 +44,24 @@ LEDGER_WORKER = Path(__file__).parent.parent / "apps" / "ledger_worker.py"
 PARTITIONS = 4
 
 
+CHILD_SESSION = "sess-agent-5b21-worker-1"
+
+
 def normal_then_stolen() -> list:
-    """Four days of reads from eu-west-1, then one read from a Russian network."""
+    """Four days of reads from eu-west-1, with a worker session spawned on the
+    third, then one read from a Russian network."""
     events = [agent_started(MONDAY, lifecycle=LifecycleRequest())]
     for step in range(1, 81):
         events.append(agent_event(AccessRecorded, MONDAY + timedelta(hours=1.2 * step)))
+        if step == 60:
+            events.append(
+                agent_started(
+                    MONDAY + timedelta(hours=1.2 * step, minutes=1),
+                    session_id=CHILD_SESSION,
+                    parent_session_id=AGENT_SESSION,
+                    lifecycle=LifecycleRequest(),
+                )
+            )
     stolen = Source(ip="198.51.100.23", country="RU", asn=12389)
     events.append(
         agent_event(AccessRecorded, MONDAY + timedelta(days=4, hours=1), source=stolen)
@@ -99,6 +114,7 @@ def start_worker(
         "events": f"test-{suffix}.auth.events",
         "alerts": f"test-{suffix}.alerts",
         "commands": f"test-{suffix}.session.commands",
+        "revocations": f"test-{suffix}.session.revocations",
         "app_id": f"monitors-test-{suffix}",
         "suffix": suffix,
     }
@@ -111,7 +127,7 @@ def start_worker(
         "LEDGER_TOPIC_EVENTS": topics["events"],
         "LEDGER_TOPIC_DEAD_LETTERS": f"test-{suffix}.auth.events.dlq",
         "LEDGER_TOPIC_COMMANDS": topics["commands"],
-        "LEDGER_TOPIC_REVOCATIONS": f"test-{suffix}.session.revocations",
+        "LEDGER_TOPIC_REVOCATIONS": topics["revocations"],
         "LEDGER_TOPIC_ALERTS": topics["alerts"],
         "LEDGER_WEB_PORT": str(free_port()),
         "LEDGER_WALL_CLOCK_TICKS": "false",
@@ -187,6 +203,26 @@ def test_monitor_worker_stolen_agent_token_alerts_and_revokes(
     assert isinstance(command, RevokeSession)
     assert (command.session_id, command.cascade) == (AGENT_SESSION, True)
     assert command.requester == "monitors"
+
+    # The revocation engine carries the command out: the session and the worker
+    # session it spawned are revoked, and enforcement points are told.
+    def notices() -> dict[str, RevocationNotice]:
+        records = asyncio.run(read_all(kafka_bootstrap, topics["revocations"]))
+        notices = (RevocationNotice.model_validate_json(v) for _, v in records)
+        return {notice.session_id: notice for notice in notices}
+
+    wait_for(
+        lambda: len(notices()) >= 2,
+        120,
+        "revocation notices for the session and its child",
+        interval=2.0,
+        on_timeout=process.log_tail,
+    )
+    revoked = notices()
+    assert set(revoked) == {AGENT_SESSION, CHILD_SESSION}
+    assert revoked[AGENT_SESSION].command_id == command.command_id
+    assert revoked[CHILD_SESSION].cause is RevocationCause.CASCADE
+    assert revoked[CHILD_SESSION].cascade_root == AGENT_SESSION
 
     # Four days of normal work raised nothing else.
     assert [a.detector for _, a in alerts()] == ["agent_new_network"]
