@@ -22,7 +22,6 @@ from ledger.credentials import load_credentials
 from ledger.settings import LedgerSettings
 from projections.errors import AuditError, QueryRefused
 from projections.readonly import REPORTS, QueryResult, report
-from projections.store import AuditStore
 from projections.verify import VerifyReport
 
 FORMATS = ("table", "json", "csv")
@@ -108,6 +107,9 @@ def verify(
 
 
 def _locally(settings: LedgerSettings, read: Any) -> Any:
+    # The embedded store pulls in chDB and the worker: imported only when asked.
+    from projections.store import AuditStore
+
     store = AuditStore(settings)
     try:
         return read(store)

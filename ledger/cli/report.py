@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -32,7 +32,9 @@ from monitors.policy import load_monitor_policy
 from projections.clickhouse.connection import describe
 from projections.errors import AuditError
 from projections.readonly import QueryResult
-from projections.store import AuditStore
+
+if TYPE_CHECKING:
+    from projections.store import AuditStore
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +144,8 @@ class AuditSource:
                 )
             self._through_worker = False
         if self._store is None:
+            from projections.store import AuditStore
+
             self._store = AuditStore(self.settings)
         return self._store.query(sql, limit=ROW_LIMIT)
 

@@ -5,16 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import faust
 import typer
 
 from ledger.errors import LedgerError
-from ledger.kafka.admin import ensure_topics
 from ledger.settings import LedgerSettings
-from ledger.topics import ledger_topics
-from ledger.worker import build_worker
-from ledger.worker.app import changelog_topics
-from monitors.worker import monitor_topics
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +17,15 @@ def run_worker(
     log_level: str = typer.Option("info", help="Worker log level."),
 ) -> None:
     """Run the ledger worker until interrupted (SIGINT or SIGTERM)."""
+    # Faust, river and chDB take seconds to import; every other command skips them.
+    import faust
+
+    from ledger.kafka.admin import ensure_topics
+    from ledger.topics import ledger_topics
+    from ledger.worker import build_worker
+    from ledger.worker.app import changelog_topics
+    from monitors.worker import monitor_topics
+
     settings = LedgerSettings()
     # Faust creates its data dir without parents; a fresh data dir has none yet.
     (settings.data_dir / "worker").mkdir(parents=True, exist_ok=True)
