@@ -18,7 +18,9 @@ Other event ids are skipped.
 
 Session: `win:<computer>:<logon id>` (`TargetLogonId`, or `SubjectLogonId` for
 4648 and 4672). A failed logon has no logon id: its session is derived from the
-account and the hour.
+account and the hour. So are the built-in identities' fixed logon ids (SYSTEM
+0x3e7, NETWORK SERVICE 0x3e4, LOCAL SERVICE 0x3e5), which every boot reuses and
+no logoff ends, with the logon id appended.
 
 Accounts become `name@DOMAIN`, spaces as `_` (`SYSTEM@NT_AUTHORITY`). Category:
 machine accounts (`HOST$`), the built-in service identities (SYSTEM, LOCAL
@@ -289,6 +291,11 @@ class _Mapper:
         ]
 
 
+# SYSTEM (0x3e7), NETWORK SERVICE (0x3e4) and LOCAL SERVICE (0x3e5): fixed logon
+# ids that live from boot to shutdown.
+BOOT_LONG_LOGON_IDS = frozenset({"0x3e7", "0x3e4", "0x3e5"})
+
+
 def _subject(
     data: dict[str, Any], role: str, computer: str, occurred_at: datetime
 ) -> Subject:
@@ -298,7 +305,12 @@ def _subject(
     who = account(name, domain, f"{role}UserName")
     category = category_of(name, domain, logon_type)
     logon_id = text(data.get(f"{role}LogonId"))
-    if logon_id and logon_id not in ("-", "0x0"):
+    if logon_id and logon_id.lower() in BOOT_LONG_LOGON_IDS:
+        # Every boot reuses these and never logs them off: one session per hour of
+        # activity, rather than one "session" running for as long as the log does.
+        hourly = derived_session_id(f"win:{computer}", who, occurred_at)
+        session = f"{hourly}:{logon_id.lower()}"
+    elif logon_id and logon_id not in ("-", "0x0"):
         session = prefixed("win", f"{computer}:{logon_id.lower()}", "logon id")
     else:
         session = derived_session_id(f"win:{computer}", who, occurred_at)

@@ -56,7 +56,7 @@ p.meta, p.note, figcaption { color: #4b5563; }
 table { border-collapse: collapse; margin: 8px 0; width: 100%; }
 th, td { border-bottom: 1px solid #e5e7eb; padding: 4px 8px; text-align: left;
          vertical-align: top; overflow-wrap: break-word; }
-th { background: #f3f4f6; white-space: nowrap; }
+th { background: #f3f4f6; overflow-wrap: normal; }  /* wraps between words only */
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 .caught { color: #15803d; font-weight: 600; }
 .missed { color: #b91c1c; font-weight: 600; }
@@ -234,6 +234,7 @@ def _activity(report: AssessmentReport) -> str:
                 count(activity.failures),
                 count(activity.principals),
                 count(len(per_hour)),
+                count(round(activity.events / len(per_hour)) if per_hour else 0),
                 count(max(per_hour, default=0)),
                 count(activity.off_hours_events),
                 share(activity.off_hours_share),
@@ -247,12 +248,13 @@ def _activity(report: AssessmentReport) -> str:
                 "failures",
                 "principals",
                 "active hours",
+                "events per active hour",
                 "peak/hour",
                 "outside business hours",
                 "share",
             ],
             rows,
-            {1, 2, 3, 4, 5, 6, 7},
+            {1, 2, 3, 4, 5, 6, 7, 8},
         )
     )
     parts.append(

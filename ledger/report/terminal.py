@@ -76,11 +76,12 @@ def _activity(report: AssessmentReport) -> Table | Text:
         return Text("The audit store holds no events yet.", style="yellow")
     table = Table(
         title=f"Authentication events by category (business hours: "
-        f"{report.business_hours})",
+        f"{report.business_hours}, the same for every principal)",
         title_justify="left",
     )
     for column in ("category", "events", "failures", "principals", "active hours"):
         table.add_column(column, justify="left" if column == "category" else "right")
+    table.add_column("per active hour", justify="right")
     table.add_column("peak/hour", justify="right")
     table.add_column("outside business hours", justify="right")
     for activity in report.activity:
@@ -91,6 +92,7 @@ def _activity(report: AssessmentReport) -> Table | Text:
             count(activity.failures),
             count(activity.principals),
             count(len(hours)),
+            count(round(activity.events / len(hours)) if hours else 0),
             count(max(hours, default=0)),
             f"{count(activity.off_hours_events)} ({share(activity.off_hours_share)})",
         )
@@ -298,6 +300,7 @@ def _incidents(report: AssessmentReport) -> Table | None:
             Text("caught", style="green")
             if verdict.caught
             else Text("missed", style="red"),
-            _data(", ".join(verdict.detectors) or "-"),
+            # Every detector is named: the list wraps rather than being cut.
+            _data(", ".join(verdict.detectors) or "-", 400),
         )
     return table

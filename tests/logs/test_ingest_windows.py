@@ -80,6 +80,33 @@ def test_windows_builtin_service_identity_is_normalised_agent(map_records) -> No
     assert event.category is SessionCategory.AGENT
 
 
+def test_windows_fixed_system_logon_id_is_one_session_per_hour(map_records) -> None:
+    def system_logon(at: str) -> dict:
+        record = evtx_json(
+            4624,
+            TargetUserName="SYSTEM",
+            TargetDomainName="NT AUTHORITY",
+            TargetLogonId="0x3E7",
+            LogonType=5,
+        )
+        record["Event"]["System"]["TimeCreated"]["#attributes"]["SystemTime"] = at
+        return record
+
+    early, same_hour, later = (
+        only_event(map_records("windows", [system_logon(at)]))
+        for at in (
+            "2024-05-02T10:00:00Z",
+            "2024-05-02T10:59:00Z",
+            "2024-05-09T10:00:00Z",
+        )
+    )
+
+    assert early.session_id == same_hour.session_id
+    assert early.session_id != later.session_id
+    assert early.session_id.startswith("win:WS-07:")
+    assert early.session_id.endswith(":20240502T10:0x3e7")
+
+
 def test_windows_failed_logon_reason_from_sub_status(map_records) -> None:
     record = evtx_json(
         4625,
@@ -131,7 +158,9 @@ def test_windows_evtx_records_checked_by_hand(realdata: Path) -> None:
     assert isinstance(first, SessionStarted)
     assert first.principal.id == "SYSTEM@NT_AUTHORITY"
     assert first.category is SessionCategory.AGENT
-    assert first.session_id == "win:37L4247F27-25:0x3e7"
+    # SYSTEM's fixed logon id is reused by every boot: one session per hour.
+    assert first.session_id.startswith("win:37L4247F27-25:")
+    assert first.session_id.endswith(":20160708T18:0x3e7")
     assert first.occurred_at == datetime(2016, 7, 8, 18, 12, 51, 681640, UTC)
     logoffs = [
         event
