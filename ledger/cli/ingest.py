@@ -35,6 +35,8 @@ console = Console(stderr=True)
 
 PROGRESS_EVERY = 500
 """Records between two updates of the progress bar."""
+REASONS_SHOWN = 3
+"""Per file, the commonest rejection reasons printed after the counts."""
 
 
 @contextlib.contextmanager
@@ -148,6 +150,7 @@ def _summary(tallies: list[FileTally]) -> dict[str, object]:
                 "path": str(tally.path),
                 "formats": dict(sorted(tally.formats.items())),
                 **{name: getattr(tally, name) for name in counts},
+                "rejected_by_reason": dict(tally.reasons.most_common()),
             }
             for tally in tallies
         ],
@@ -233,4 +236,31 @@ def _print_tallies(tallies: list[FileTally]) -> None:
                 for name in ("records", "events", "rejected", "skipped")
             ),
         )
+    console.print(table)
+    _print_reasons(tallies)
+
+
+def _print_reasons(tallies: list[FileTally]) -> None:
+    """The commonest reasons each file's records were rejected for."""
+    rejected = [tally for tally in tallies if tally.reasons]
+    if not rejected:
+        return
+    table = Table(
+        title="rejected, by reason",
+        title_justify="left",
+    )
+    table.add_column("file", overflow="fold")
+    table.add_column("reason", overflow="fold")
+    table.add_column("records", justify="right")
+    for tally in rejected:
+        ranked = tally.reasons.most_common()
+        for reason, records in ranked[:REASONS_SHOWN]:
+            table.add_row(escape(tally.path.name), escape(reason[:200]), str(records))
+        if len(ranked) > REASONS_SHOWN:
+            others = sum(records for _, records in ranked[REASONS_SHOWN:])
+            table.add_row(
+                escape(tally.path.name),
+                f"{len(ranked) - REASONS_SHOWN} other reasons",
+                str(others),
+            )
     console.print(table)

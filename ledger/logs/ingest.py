@@ -16,6 +16,7 @@ never was on a topic.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -49,6 +50,11 @@ class Outcome:
         return self.rejection is None and not self.events
 
 
+# Distinct rejection reasons counted per file; the rest are counted together.
+REASONS_KEPT = 50
+OTHER_REASONS = "(other reasons)"
+
+
 @dataclass
 class FileTally:
     """Counts for one file."""
@@ -59,6 +65,7 @@ class FileTally:
     rejected: int = 0
     skipped: int = 0
     formats: dict[str, int] = field(default_factory=dict)
+    reasons: Counter[str] = field(default_factory=Counter)
 
     def add(self, outcome: Outcome) -> None:
         """Count one outcome."""
@@ -66,6 +73,10 @@ class FileTally:
         self.events += len(outcome.events)
         if outcome.rejection is not None:
             self.rejected += 1
+            reason = rejection_reason(outcome)
+            if reason not in self.reasons and len(self.reasons) >= REASONS_KEPT:
+                reason = OTHER_REASONS
+            self.reasons[reason] += 1
         elif outcome.skipped:
             self.skipped += 1
         if outcome.format_name is not None:
@@ -133,15 +144,21 @@ def ingest_file(
         yield Outcome(record, log_format.name, events=events)
 
 
-def dead_letter(outcome: Outcome, received_at: datetime) -> DeadLetter:
-    """The dead letter of a rejected record."""
-    record = outcome.record
+def rejection_reason(outcome: Outcome) -> str:
+    """Why the record was rejected, as its dead letter says it."""
     reason = outcome.rejection or "rejected"
     if outcome.format_name and reason != UNSUPPORTED:
         reason = f"{outcome.format_name}: {reason}"
     reason = reason.replace("\x00", "\\x00")
     if len(reason) > REASON_MAX_CHARS:
         reason = reason[: REASON_MAX_CHARS - 1] + "…"
+    return reason
+
+
+def dead_letter(outcome: Outcome, received_at: datetime) -> DeadLetter:
+    """The dead letter of a rejected record."""
+    record = outcome.record
+    reason = rejection_reason(outcome)
     truncated = len(record.original) > ORIGINAL_MAX_BYTES
     return DeadLetter(
         reason=reason,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,13 @@ LEDGER = str(Path(sys.executable).parent / "ledger")
 
 
 def run_ingest(*args: str) -> subprocess.CompletedProcess[bytes]:
+    # A wide terminal, so that no table cell wraps inside the text a test looks for.
     return subprocess.run(
-        [LEDGER, "ingest", *args], capture_output=True, timeout=300, check=False
+        [LEDGER, "ingest", *args],
+        capture_output=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
     )
 
 
@@ -72,6 +78,10 @@ def test_ingest_wrong_format_rejects_each_record_with_reason(
         for line in rejects.read_bytes().splitlines()
     }
     assert reasons == {"okta: not an Okta System Log event"}
+    # The counts end with why, so that a user needs no --rejects to learn it.
+    printed = " ".join(done.stderr.decode().split())
+    assert "rejected, by reason" in printed
+    assert "test-signinlogs.log │ okta: not an Okta System Log event │ 2 │" in printed
 
 
 def test_ingest_unknown_format_is_a_usage_error(realdata: Path) -> None:
@@ -104,6 +114,8 @@ def test_ingest_summary_holds_the_per_file_counts_and_their_total(
     by_path = {entry["path"]: entry for entry in written["files"]}
     assert by_path[str(okta)]["events"] == 1
     assert by_path[str(zeek)]["rejected"] == 5
+    assert by_path[str(zeek)]["rejected_by_reason"] == {"unsupported format": 5}
+    assert by_path[str(okta)]["rejected_by_reason"] == {}
     assert by_path[str(zeek)]["events"] == 0
     assert written["total"]["events"] == 1
     assert written["total"]["rejected"] == 5 + by_path[str(okta)]["rejected"]
