@@ -23,7 +23,7 @@ from rich.console import Console
 
 from ledger.cli.audit import WorkerAnswered, ask_worker
 from ledger.errors import LedgerError
-from ledger.report.dead_letters import count_dead_letters
+from ledger.report.dead_letters import break_down_dead_letters
 from ledger.report.html import render_html
 from ledger.report.model import ROW_LIMIT, build_report
 from ledger.report.terminal import render_terminal
@@ -58,9 +58,11 @@ def report(
     except LedgerError as error:
         _fail(str(error), 2)
     status = Console(stderr=True)
-    with status.status("counting dead letters…"):
-        dead_letters = asyncio.run(
-            count_dead_letters(settings.bootstrap_servers, settings.topic_dead_letters)
+    with status.status("reading the dead letters…"):
+        breakdown = asyncio.run(
+            break_down_dead_letters(
+                settings.bootstrap_servers, settings.topic_dead_letters
+            )
         )
     try:
         with (
@@ -71,7 +73,8 @@ def report(
                 source,
                 generated_at=datetime.now(UTC),
                 source="",
-                dead_letters=dead_letters,
+                dead_letters=breakdown.held if breakdown is not None else None,
+                dead_letter_breakdown=breakdown,
                 human_rate_per_minute=human_rate.max_events_per_minute,
                 labels=truth,
             )

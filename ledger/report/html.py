@@ -514,7 +514,32 @@ def _trails(report: AssessmentReport) -> str:
             {1},
         )
         + f"<p>Dead letters held in the dead-letter topic: "
-        f"{escape(count(report.dead_letters))}.</p>"
+        f"{escape(count(report.dead_letters))}.</p>" + _dead_letter_groups(report)
+    )
+
+
+def _dead_letter_groups(report: AssessmentReport) -> str:
+    breakdown = report.dead_letter_breakdown
+    if breakdown is None or not breakdown.read:
+        return ""
+    read = (
+        f"the first {count(breakdown.read)} of {count(breakdown.held)} read"
+        if breakdown.partial
+        else f"all {count(breakdown.read)} read"
+    )
+    return (
+        f"<h3>Dead letters by source ({escape(read)})</h3>"
+        + _table(
+            ["source", "records"],
+            ([_text(name, 100), count(n)] for name, n in breakdown.by_source),
+            {1},
+        )
+        + "<h3>Dead letters by reason</h3>"
+        + _table(
+            ["reason", "records"],
+            ([_text(name, 100), count(n)] for name, n in breakdown.by_reason),
+            {1},
+        )
     )
 
 

@@ -223,6 +223,20 @@ class IncidentVerdict:
 
 
 @dataclass(frozen=True)
+class DeadLetterBreakdown:
+    """The dead letters read, grouped by where they came from and why."""
+
+    read: int
+    held: int
+    by_source: tuple[tuple[str, int], ...]
+    by_reason: tuple[tuple[str, int], ...]
+
+    @property
+    def partial(self) -> bool:
+        return self.read < self.held
+
+
+@dataclass(frozen=True)
 class AssessmentReport:
     """Everything the report shows; renderers only format it."""
 
@@ -245,6 +259,7 @@ class AssessmentReport:
     dead_letters: int | None
     incidents: tuple[IncidentVerdict, ...] | None = None
     notes: tuple[str, ...] = field(default=())
+    dead_letter_breakdown: DeadLetterBreakdown | None = None
 
     @property
     def total_alerts(self) -> int:
@@ -263,6 +278,7 @@ def build_report(
     dead_letters: int | None,
     human_rate_per_minute: float,
     labels: dict[str, Any] | None = None,
+    dead_letter_breakdown: DeadLetterBreakdown | None = None,
 ) -> AssessmentReport:
     """Compute the report from the audit store behind `query`."""
     as_of = _as_of(query)
@@ -293,6 +309,7 @@ def build_report(
         dead_letters=dead_letters,
         incidents=incidents,
         notes=tuple(notes),
+        dead_letter_breakdown=dead_letter_breakdown,
     )
 
 

@@ -43,6 +43,7 @@ def render_terminal(report: AssessmentReport, console: Console) -> None:
         _long_sessions,
         _cleanup_and_revocations,
         _trails,
+        _dead_letters,
         _incidents,
     ):
         rendered = section(report)
@@ -279,6 +280,29 @@ def _trails(report: AssessmentReport) -> Table:
     ):
         table.add_row(name, count(rows))
     return table
+
+
+def _dead_letters(report: AssessmentReport) -> Group | None:
+    breakdown = report.dead_letter_breakdown
+    if breakdown is None or not breakdown.read:
+        return None
+    read = (
+        f"the first {count(breakdown.read)} of {count(breakdown.held)}"
+        if breakdown.partial
+        else f"all {count(breakdown.read)}"
+    )
+    tables = []
+    for title, column, groups in (
+        (f"Dead letters by source ({read})", "source", breakdown.by_source),
+        ("Dead letters by reason", "reason", breakdown.by_reason),
+    ):
+        table = Table(title=title, title_justify="left")
+        table.add_column(column)
+        table.add_column("records", justify="right")
+        for name, records in groups:
+            table.add_row(_data(name, 100), count(records))
+        tables.append(table)
+    return Group(*tables)
 
 
 def _incidents(report: AssessmentReport) -> Table | None:

@@ -12,12 +12,16 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
 from kafka_fixtures import free_port
 from report_samples import sample_labels
+
+from ledger.worker.validation import dead_letter
+from schemas import serialize
 
 LEDGER = Path(sys.executable).parent / "ledger"
 HERE = Path(__file__).parent
@@ -88,7 +92,26 @@ def test_report_cli_counts_dead_letters_and_writes_html(
     tmp_path: Path,
 ) -> None:
     dead_letters = topic_factory(1, prefix="report-dlq")
-    asyncio.run(_send(kafka_bootstrap, dead_letters, [b"one", b"two"]))
+    received = datetime(2025, 3, 8, tzinfo=UTC)
+    letters = [
+        dead_letter(
+            b"{}", "not JSON", source_topic="auth.events", received_at=received
+        ),
+        dead_letter(b"x", "not JSON", source_topic="auth.events", received_at=received),
+        dead_letter(
+            b"<okta/>",
+            "okta: not an Okta System Log event",
+            source_topic="file:/var/log/okta/system.json",
+            received_at=received,
+        ),
+    ]
+    asyncio.run(
+        _send(
+            kafka_bootstrap,
+            dead_letters,
+            [serialize(letter) for letter in letters] + [b"written by someone else"],
+        )
+    )
     labels = tmp_path / "labels.json"
     labels.write_text(json.dumps(sample_labels()))
     page = tmp_path / "out" / "report.html"
@@ -101,12 +124,31 @@ def test_report_cli_counts_dead_letters_and_writes_html(
     finished = run_report(env, "--labels", str(labels), "--html", str(page))
 
     assert finished.returncode == 0, finished.stderr
-    assert "dead letters held: 2" in finished.stdout
+    assert "dead letters held: 4" in finished.stdout
     assert "from the audit store chdb://" in finished.stdout
     assert "Labelled incidents: 2 of 4 caught" in finished.stdout
+    by_source = table_rows(finished.stdout, "Dead letters by source (all 4)")
+    assert by_source == {"auth.events": "2", "file system.json": "1", "unknown": "1"}
+    by_reason = table_rows(finished.stdout, "Dead letters by reason")
+    assert by_reason["not JSON"] == "2"
+    assert by_reason["okta: not an Okta System Log event"] == "1"
     html = page.read_text(encoding="utf-8")
     assert "<b>2 of 4</b>" in html
-    assert "Dead letters held in the dead-letter topic: 2." in html
+    assert "Dead letters held in the dead-letter topic: 4." in html
+    assert '<td>file system.json</td><td class="n">1</td>' in html
+
+
+def table_rows(output: str, title: str) -> dict[str, str]:
+    """First and last cell of each row of the rich table under `title`."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == title)
+    rows = {}
+    for line in lines[start + 4 :]:
+        if not line.startswith("│"):
+            break
+        cells = [cell.strip() for cell in line.strip("│").split("│")]
+        rows[cells[0]] = cells[-1]
+    return rows
 
 
 def test_report_cli_without_broker_says_unknown(store_env: dict[str, str]) -> None:
