@@ -12,6 +12,7 @@ from faust.types import EventT, TopicT
 from ledger.credentials import Credentials, load_credentials
 from ledger.settings import LedgerSettings
 from ledger.topics import FOREVER, TopicSpec
+from schemas import AuthEvent
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ def is_control(event: EventT) -> bool:
     return control_kind(event) is not None
 
 
+ValidEventObserver = Callable[[EventT, AuthEvent], None]
+
+
 @dataclass
 class LedgerWorker:
     """A Faust app with the ledger's topics; components add agents and pages."""
@@ -49,6 +53,13 @@ class LedgerWorker:
     revocations: TopicT
     alerts: TopicT
     components: list[str] = field(default_factory=list)
+    valid_event_observers: list[ValidEventObserver] = field(default_factory=list)
+    """Called by the ledger agent with every valid event, before the fold.
+
+    They run inside the agent's iteration of that event, so they may write tables
+    (on the event's partition) and send without a Faust agent of their own: every
+    agent that subscribes to the ledger topic costs one more delivery per record.
+    """
 
 
 Component = Callable[[LedgerWorker], None]

@@ -148,6 +148,8 @@ def install(worker: LedgerWorker) -> None:
             settings.topic_events,
         )
 
+    observers = worker.valid_event_observers
+
     @worker.app.agent(worker.events, name="ledger", concurrency=1)
     async def read_ledger(stream):
         async for event in stream.events():
@@ -176,4 +178,6 @@ def install(worker: LedgerWorker) -> None:
                 await worker.dead_letters.send(value=serialize(outcome))
                 rejections.rejected(outcome)
                 continue
+            for observe in observers:
+                observe(event, outcome)
             projection.fold(event, outcome)
