@@ -83,6 +83,16 @@ Folded = tuple[SessionRecord | None, Effects]
 NO_EFFECTS: Effects = ()
 
 
+def already_applied(record: SessionRecord | None, partition: int, offset: int) -> bool:
+    """Whether the event read at (`partition`, `offset`) is folded into `record`
+    already: read again after a restart or a rebalance."""
+    return (
+        record is not None
+        and record.partition == partition
+        and offset <= record.applied_offset
+    )
+
+
 def apply(
     record: SessionRecord | None,
     event: AuthEvent,
@@ -96,11 +106,7 @@ def apply(
     Returns the new record (the same object when nothing changed, None while the
     session is unknown) and the events the ledger must append because of it.
     """
-    if (
-        record is not None
-        and record.partition == partition
-        and offset <= record.applied_offset
-    ):
+    if already_applied(record, partition, offset):
         return record, NO_EFFECTS
     folded, effects = _HANDLERS[type(event)](record, event, policy, partition)
     if folded is None or folded is record:

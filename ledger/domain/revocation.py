@@ -237,13 +237,35 @@ def notice_of(
     before: SessionRecord | None, after: SessionRecord
 ) -> RevocationNotice | None:
     """The notice due when a fold turned an active session into a revoked one."""
-    mark = after.revocation
+    if before is None or not before.active:
+        return None
+    return _notice(after)
+
+
+def notice_of_replay(
+    record: SessionRecord | None, event: Event
+) -> RevocationNotice | None:
+    """The notice again, when the event that revoked the session is read again.
+
+    A worker that crashed after folding a revocation, but before the producer sent
+    its notice, reads the event again on restart and the fold skips it as applied.
+    Sending the notice from there closes that gap; the copy is identical, so
+    receivers de-duplicate it by session and command (or the SET's `jti`). The
+    caller calls this only for events at or below the record's applied offset.
+    """
     if (
-        before is None
-        or not before.active
-        or after.status is not SessionStatus.REVOKED
-        or mark is None
+        record is None
+        or not isinstance(event, SessionRevoked)
+        or record.revocation is None
+        or record.revocation.command_id != event.command_id
     ):
+        return None
+    return _notice(record)
+
+
+def _notice(after: SessionRecord) -> RevocationNotice | None:
+    mark = after.revocation
+    if after.status is not SessionStatus.REVOKED or mark is None:
         return None
     return RevocationNotice(
         session_id=after.session_id,

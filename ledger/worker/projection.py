@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 
 from faust.types import EventT
 
-from ledger.domain.fold import apply
+from ledger.domain.fold import already_applied, apply
 from ledger.domain.lifecycle import due_expiry, mark_expiry_pending, next_expiry
 from ledger.policy import Policy, policy_from_settings
 from ledger.worker.app import LedgerWorker, control_kind
@@ -80,6 +80,9 @@ class SessionProjection:
             tables.put(key, folded)
             for listener in tables.listeners:
                 listener(record, folded, parsed)
+        elif record is not None and already_applied(record, partition, message.offset):
+            for replayed in tables.replay_listeners:
+                replayed(record, parsed)
         for effect in effects:
             self.append(effect)
         # A producer's clock running ahead cannot pull expiries forward past the

@@ -58,6 +58,7 @@ from ledger.domain.revocation import (
     follows,
     notice_bodies,
     notice_of,
+    notice_of_replay,
     revoked_by_command,
     selects,
     under_floor,
@@ -73,6 +74,7 @@ from schemas import (
     EmergencyRevoke,
     InvalidCommand,
     RevocationCause,
+    RevocationNotice,
     RevokeSession,
     SessionCategory,
     SessionRevoked,
@@ -144,6 +146,7 @@ class RevocationEngine:
         self.refused = 0
         self.appended = 0
         self.notices = 0
+        self.notices_replayed = 0
         self.alerts_raised = 0
 
     # The fold's side: index, pending commands, notices, alerts.
@@ -161,23 +164,36 @@ class RevocationEngine:
         notice = notice_of(before, after)
         if notice is not None:
             self.notices += 1
-            for form, body in notice_bodies(
-                notice,
-                self.notice_format,
-                self.settings.revocation_caep_issuer,
-                self.settings.revocation_caep_audience,
-            ):
-                self.revocations.send_soon(
-                    key=key,
-                    value=body,
-                    partition=after.partition,
-                    headers=[(NOTICE_FORMAT_HEADER, form.value.encode())],
-                )
+            self._publish(key, notice, after.partition)
         alert = use_after_alert(before, after, event)
         if alert is not None:
             self.alerts_raised += 1
             self.alerts.send_soon(
                 key=alert.principal_id.encode(), value=serialize(alert)
+            )
+
+    def replayed(self, record: SessionRecord, event: AuthEvent) -> None:
+        """Publish a revocation's notice again when its event is read again: the
+        first may have been lost in a crash before the producer sent it."""
+        if not self.publishing:
+            return
+        notice = notice_of_replay(record, event)
+        if notice is not None:
+            self.notices_replayed += 1
+            self._publish(record.session_id.encode(), notice, record.partition)
+
+    def _publish(self, key: bytes, notice: RevocationNotice, partition: int) -> None:
+        for form, body in notice_bodies(
+            notice,
+            self.notice_format,
+            self.settings.revocation_caep_issuer,
+            self.settings.revocation_caep_audience,
+        ):
+            self.revocations.send_soon(
+                key=key,
+                value=body,
+                partition=partition,
+                headers=[(NOTICE_FORMAT_HEADER, form.value.encode())],
             )
 
     def _started(self, key: bytes, record: SessionRecord) -> None:
@@ -541,6 +557,7 @@ def install(worker: LedgerWorker) -> None:
     tables = session_tables(worker)
     engine = RevocationEngine(worker, tables)
     tables.listeners.append(engine.folded)
+    tables.replay_listeners.append(engine.replayed)
     tables.sessions.on_recover(engine.rebuild_active)
     engine.floors.on_recover(engine.rebuild_floors)
 

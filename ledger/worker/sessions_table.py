@@ -16,8 +16,10 @@
   partition for that.
 - `listeners` are called after every fold that changed a record, with the record
   before, the record after and the event; the revocation engine publishes
-  notices and alerts from there. `floors` holds the emergency not-before time of
-  each category, which validity answers apply.
+  notices and alerts from there. `replay_listeners` are called with the record
+  and an event the fold had applied already (read again after a restart).
+  `floors` holds the emergency not-before time of each category, which validity
+  answers apply.
 
 Faust writes a table's changelog to the partition of the event being processed.
 Every write here is made while processing an event of the same partition as the
@@ -44,6 +46,8 @@ from schemas import AuthEvent, SessionCategory
 logger = logging.getLogger(__name__)
 
 FoldListener = Callable[[SessionRecord | None, SessionRecord, AuthEvent], None]
+# Called with the record and an event read again that the fold had applied already.
+ReplayListener = Callable[[SessionRecord, AuthEvent], None]
 
 _TABLES: weakref.WeakKeyDictionary[faust.App, SessionTables] = (
     weakref.WeakKeyDictionary()
@@ -92,6 +96,7 @@ class SessionTables:
         # Records and ticks this process has folded, for /projection and benchmarks.
         self.folded = 0
         self.listeners: list[FoldListener] = []
+        self.replay_listeners: list[ReplayListener] = []
         self.floors: dict[SessionCategory, datetime] = {}
         # Valid events this process has read, by category, for /metrics.
         self.events_in: Counter[SessionCategory] = Counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 from domain.session_events import (
     access,
@@ -22,6 +23,7 @@ from ledger.domain.revocation import (
     NoticeFormat,
     notice_bodies,
     notice_of,
+    notice_of_replay,
     use_after_alert,
 )
 from ledger.policy import Policy
@@ -52,6 +54,32 @@ def test_notice_is_due_once_when_the_fold_revokes_an_active_session() -> None:
     )
     assert notice.revoked_at == at(30) and notice.cascade_root == "a1"
     assert notice_of(again_before, again_after) is None
+
+
+def test_notice_is_due_again_when_the_revoking_event_is_read_again() -> None:
+    # A crash between the fold and the producer's send loses the first notice;
+    # the event comes again after the restart and the fold skips it as applied.
+    records, _ = fold_all([agent_started("a1", at(0))])
+    event = revoked(revoke("a1"), records["a1"])
+    before, after = _fold_one(records, event, 10)
+
+    replayed, _ = apply(after, event, Policy(), partition=0, offset=10)
+
+    assert replayed is after
+    assert notice_of_replay(after, event) == notice_of(before, after)
+
+
+def test_notice_is_not_due_again_for_other_events_or_commands() -> None:
+    records, _ = fold_all([agent_started("a1", at(0))])
+    event = revoked(revoke("a1"), records["a1"])
+    _, after = _fold_one(records, event, 10)
+    other = revoked(revoke("a1").model_copy(update={"command_id": uuid.uuid4()}), after)
+
+    assert notice_of_replay(after, other) is None
+    assert notice_of_replay(after, heartbeat("a1", at(5))) is None
+    assert notice_of_replay(None, event) is None
+    active, _ = fold_all([agent_started("a2", at(0))])
+    assert notice_of_replay(active["a2"], event) is None
 
 
 def test_notice_bodies_in_both_formats_give_ledger_json_and_caep_set() -> None:
