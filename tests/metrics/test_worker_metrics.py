@@ -293,6 +293,23 @@ def test_metrics_sessions_are_recounted_after_a_restart(
         interval=2.0,
         on_timeout=metrics_worker.process.log_tail,
     )
+    # Counted once everything sent is folded and committed: a session started by
+    # a record still in flight would otherwise be counted only after the restart.
+    topic = settings.topic_events
+
+    def committed_everything() -> bool:
+        lag = metrics_worker.scrape()["ledger_consumer_lag"]
+        return [
+            value_of(lag, topic=topic, partition=str(p)) for p in range(PARTITIONS)
+        ] == [0] * PARTITIONS
+
+    wait_for(
+        committed_everything,
+        240,
+        "the ledger topic folded and committed",
+        interval=2.0,
+        on_timeout=lambda: metrics_worker.get("/metrics", METRICS_TOKEN)[2],
+    )
     before = sessions_of(metrics_worker)
 
     restarted = restart_metrics_worker(metrics_worker)
