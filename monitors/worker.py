@@ -180,6 +180,15 @@ def install(worker: LedgerWorker) -> None:
                 dropped,
             )
 
+    def parsed_record(event: EventT) -> AuthEvent:
+        """The event a ledger record holds, judged as the ledger agent judges it."""
+        return parse_event(
+            event.value,
+            now=record_time(event.message.timestamp),
+            max_future_skew=max_future_skew,
+            max_bytes=settings.max_event_bytes,
+        )
+
     def route(event: EventT, parsed: AuthEvent) -> None:
         subject = None
         if parsed.category is SessionCategory.HYBRID:
@@ -205,24 +214,14 @@ def install(worker: LedgerWorker) -> None:
                 if is_control(event) or event.value is None:
                     continue
                 try:
-                    parsed = parse_event(
-                        event.value,
-                        now=record_time(event.message.timestamp),
-                        max_future_skew=max_future_skew,
-                        max_bytes=settings.max_event_bytes,
-                    )
+                    parsed = parsed_record(event)
                 except InvalidEvent:
                     continue  # the ledger agent dead-letters it
                 route(event, parsed)
 
     def judge(event: EventT) -> None:
         try:
-            parsed = parse_event(
-                event.value,
-                now=record_time(event.message.timestamp),
-                max_future_skew=max_future_skew,
-                max_bytes=settings.max_event_bytes,
-            )
+            parsed = parsed_record(event)
         except InvalidEvent as refused:
             logger.warning(
                 "re-keyed record at partition %d offset %d skipped: %s",
