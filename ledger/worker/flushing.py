@@ -10,7 +10,11 @@ A partition that falls quiet would keep its last events waiting forever, since
 Faust lets a table be written only while an event of the same partition is being
 processed. The worker's timer therefore asks for a flush by sending a control
 record (header `ledger-control: flush`) to each partition that has waited
-`seconds`; the agent flushes when that record comes through.
+`seconds`; the agent flushes when that record comes through. A request whose
+record never comes through (a record can be dropped from an agent's buffer
+while Faust recovers tables or rebalances) is made again after `ASK_AGAIN_AFTER`
+request periods: without that, a partition with no more traffic kept its
+events unacknowledged for good, and its consumer group never caught up.
 
 On a rebalance Faust seeks every partition back to its committed offset, so the
 held events come again: the agent drops what it held (`drop`) and the changes it
@@ -27,6 +31,9 @@ from faust.types import EventT, StreamT
 FLUSH = b"flush"
 """The `ledger-control` header value of a record that asks for a flush."""
 
+ASK_AGAIN_AFTER = 5
+"""Request periods (`seconds`) after which an unanswered flush request is repeated."""
+
 
 class HeldAcks:
     """Unacknowledged events by partition, and when each partition is due."""
@@ -37,7 +44,8 @@ class HeldAcks:
         self._events: dict[int, list[EventT]] = {}
         self._since: dict[int, float] = {}
         self._last: dict[int, float] = {}
-        self._requested: set[int] = set()
+        # When a flush was last asked for, per partition still waiting for it.
+        self._requested: dict[int, float] = {}
 
     def hold(self, event: EventT) -> bool:
         """Keep `event` unacknowledged; whether its partition is due for a flush."""
@@ -60,18 +68,23 @@ class HeldAcks:
         events = self._events.pop(partition, ())
         self._since.pop(partition, None)
         self._last.pop(partition, None)
-        self._requested.discard(partition)
+        self._requested.pop(partition, None)
         for event in events:
             await stream.ack(event)
         return len(events)
 
     def quiet(self) -> Iterator[int]:
         """Partitions whose held events have waited `seconds` with no new event
-        and no flush asked for yet; each is yielded once until its release."""
+        and no flush asked for yet, or none answered for `ASK_AGAIN_AFTER` times
+        `seconds`."""
         now = time.monotonic()
+        again = self.seconds * ASK_AGAIN_AFTER
         for partition, last in list(self._last.items()):
-            if partition not in self._requested and now - last >= self.seconds:
-                self._requested.add(partition)
+            if now - last < self.seconds:
+                continue
+            asked = self._requested.get(partition)
+            if asked is None or now - asked >= again:
+                self._requested[partition] = now
                 yield partition
 
     def drop(self) -> int:

@@ -6,7 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from ledger.worker.flushing import HeldAcks
+from ledger.worker.flushing import ASK_AGAIN_AFTER, HeldAcks
 
 
 @dataclass
@@ -74,6 +74,19 @@ def test_held_acks_quiet_partitions_are_asked_for_once() -> None:
     held.hold(Event(Message(3, 1)))
     time.sleep(0.06)
     assert list(held.quiet()) == [3]
+
+
+def test_held_acks_unanswered_flush_request_is_made_again() -> None:
+    # A flush record dropped while Faust recovers never comes through: without a
+    # second request the partition's events would stay unacknowledged for good.
+    held = HeldAcks(every=100, seconds=0.1)
+    held.hold(Event(Message(5, 0)))
+    time.sleep(0.12)
+    assert list(held.quiet()) == [5]
+    time.sleep(0.12)
+    assert list(held.quiet()) == [], "asked again before ASK_AGAIN_AFTER periods"
+    time.sleep(0.1 * ASK_AGAIN_AFTER)
+    assert list(held.quiet()) == [5]
 
 
 def test_held_acks_drop_acknowledges_nothing() -> None:
