@@ -237,6 +237,12 @@ def test_metrics_count_events_sessions_dead_letters_alerts(
     )
 
 
+def ledger_topic_lag(families, topic: str) -> list:
+    """The consumer lag reported for each partition of `topic`."""
+    lag = families["ledger_consumer_lag"]
+    return [value_of(lag, topic=topic, partition=str(p)) for p in range(PARTITIONS)]
+
+
 def test_metrics_lag_and_audit_backlog_drain_to_zero(
     metrics_worker: MetricsWorker,
 ) -> None:
@@ -244,12 +250,8 @@ def test_metrics_lag_and_audit_backlog_drain_to_zero(
 
     def drained() -> bool:
         families = metrics_worker.scrape()
-        lag = families["ledger_consumer_lag"]
-        events_lag = [
-            value_of(lag, topic=topic, partition=str(p)) for p in range(PARTITIONS)
-        ]
         backlog = value_of(families["ledger_audit_backlog_rows"])
-        return events_lag == [0] * PARTITIONS and backlog == 0
+        return ledger_topic_lag(families, topic) == [0] * PARTITIONS and backlog == 0
 
     # Every partition of the ledger topic is reported, and catches up.
     wait_for(
@@ -298,10 +300,8 @@ def test_metrics_sessions_are_recounted_after_a_restart(
     topic = settings.topic_events
 
     def committed_everything() -> bool:
-        lag = metrics_worker.scrape()["ledger_consumer_lag"]
-        return [
-            value_of(lag, topic=topic, partition=str(p)) for p in range(PARTITIONS)
-        ] == [0] * PARTITIONS
+        lags = ledger_topic_lag(metrics_worker.scrape(), topic)
+        return lags == [0] * PARTITIONS
 
     wait_for(
         committed_everything,
